@@ -1,0 +1,52 @@
+"""Indicators: recompute mart.indicator_value for the periods that the loads changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from tthc.assets import CORE_DOSSIERS, CORE_FEEDBACK, MART_INDICATORS
+
+DOC = """
+### Indicators (mart)
+
+Runs whenever a dossier or feedback load lands (asset events `tthc_core_dossiers`,
+`tthc_core_feedback`). Asset-triggered runs have no data interval: the range to refresh comes from
+the events' `window_start`/`window_end`, widened to whole years so quarters, halves and years are
+recomputed from all their months. Manual run / full rebuild of any range: conf
+`{"start": "2023-01-01", "end": "2025-01-01"}`.
+
+Writes `mart.indicator_value` (definitions: `indicators.md`, SQL: `include/sql/marts/`) in one
+transaction per refresh: BI readers never see a half-written period.
+"""
+
+
+@dag(
+    dag_id="tthc_indicators",
+    schedule=(CORE_DOSSIERS | CORE_FEEDBACK),
+    start_date=datetime(2023, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["tthc", "indicators", "mart"],
+    doc_md=DOC,
+    params={
+        "start": Param(None, type=["null", "string"], description="first day to refresh (ISO date)"),
+        "end": Param(None, type=["null", "string"], description="day after the last one to refresh"),
+    },
+    default_args={"retries": 1},
+)
+def tthc_indicators():
+    @task(outlets=[MART_INDICATORS])
+    def refresh_indicators() -> int:
+        from tthc.tasks import refresh_indicators
+        from tthc.windows import refresh_range
+
+        context = get_current_context()
+        first, last_exclusive = refresh_range(context["params"], context.get("triggering_asset_events") or {})
+        return refresh_indicators(first, last_exclusive)
+
+    refresh_indicators()
+
+
+tthc_indicators()

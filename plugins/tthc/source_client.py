@@ -1,0 +1,522 @@
+"""The one HTTP client of the provincial export API (``/work/shared/spec/source-api.md``).
+
+Everything the pipeline reads from the source goes through :class:`SourceClient`: OAuth2
+client-credentials tokens, the response envelope, keyset paging, timeouts and the retry policy live
+here and nowhere else.
+
+Retry policy, in one place (:meth:`SourceClient._get_json`, built on tenacity): 5xx, 408, 429,
+connection resets, timeouts and HTTP-200 envelopes whose ``error_code`` is not ``"0"`` are
+transient; they are retried up to ``max_retries`` times with exponential backoff and full jitter,
+or after the server's ``Retry-After`` on a 429, then :class:`SourceUnavailableError` names the
+endpoint and the window. A 401 on a data call renews the token and repeats that call once. Wrong
+credentials (the token endpoint refusing the client) and 400/404 answers are configuration or
+programming errors: they raise at once and are never retried. The transport itself
+(``requests``/urllib3) does no retries of its own, so the attempt count is the one written here.
+
+The connection ``tthc_source`` (type ``http``) may be given as ``AIRFLOW_CONN_TTHC_SOURCE`` in
+either form Airflow accepts; :meth:`SourceSettings.from_airflow` reads it through the Task SDK,
+which resolves environment variables both inside a task and in a plain process::
+
+    # URI: the URI scheme is the connection *type*; the path is the connection's schema, i.e. the
+    # scheme of the base URL (``http`` when left out). Percent-encode reserved characters in the
+    # secret. Extras are query parameters (strings; converted here).
+    AIRFLOW_CONN_TTHC_SOURCE='http://client-id:client%2Fsecret@api.example.vn:443/https?page_size=1000&max_retries=8'
+
+    # JSON
+    AIRFLOW_CONN_TTHC_SOURCE='{"conn_type": "http", "host": "127.0.0.1", "port": 8765,
+        "schema": "http", "login": "client-id", "password": "client-secret",
+        "extra": {"page_size": 1000, "timeout_s": 60, "verify_tls": true}}'
+
+A host that already carries a scheme (``"host": "https://gw.example.vn/tthc"``) is taken as the
+whole base URL, as Airflow's HTTP hook does; then ``schema`` and ``port`` are ignored.
+
+Secrets: the client secret is sent only in the token request's form body and the token only in
+the ``Authorization`` header; neither is ever put in a log record or an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from tthc.settings import SOURCE_CONN_ID, ConfigurationError
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "SOURCE_TZ",
+    "Endpoint",
+    "Page",
+    "SourceAuthError",
+    "SourceClient",
+    "SourceError",
+    "SourceRequestError",
+    "SourceSettings",
+    "SourceUnavailableError",
+    "format_source_time",
+]
+
+log = logging.getLogger(__name__)
+
+SOURCE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+"""The source writes and reads every timestamp in this zone, without an offset."""
+
+MAX_PAGE_SIZE = 1000
+"""The contract's largest page. The server enforces it (400); the client does not second-guess."""
+
+TOKEN_PATH = "/oauth/token"
+
+# Renew a token this long before it expires, so a page request rarely meets a 401. Short-lived
+# tokens (the simulator can issue 2-second ones) renew after 80% of their lifetime instead.
+_TOKEN_RENEWAL_MARGIN_S = 30.0
+_TOKEN_RENEWAL_SHARE = 0.2
+# Honour Retry-After, but not a value that would park a worker for hours on a misconfigured proxy.
+_RETRY_AFTER_CAP_S = 300.0
+# How much of a non-JSON error body to quote in an exception.
+_BODY_EXCERPT_CHARS = 300
+
+
+class Endpoint(StrEnum):
+    """The export API's list endpoints."""
+
+    UNITS = "/api/v1/donvi"
+    PROCEDURES = "/api/v1/thutuc"
+    DOSSIERS = "/api/v1/hoso"
+    FEEDBACK = "/api/v1/phananh"
+    DOSSIER_COUNTS = "/api/v1/thongke/hoso"
+
+
+class SourceError(RuntimeError):
+    """The export API could not give what was asked for."""
+
+
+class SourceAuthError(SourceError):
+    """The source refused the client's credentials or token: fix the connection, do not retry."""
+
+
+class SourceRequestError(SourceError):
+    """The source rejected the request itself (HTTP 400 and the like): retrying cannot help."""
+
+
+class SourceUnavailableError(SourceError):
+    """Transient failures went on past ``max_retries``: the source is down or overloaded."""
+
+
+class _TransientError(Exception):
+    """A failure worth another attempt. Internal: callers only ever see SourceUnavailableError."""
+
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """How to reach the export API and how patient to be with it."""
+
+    base_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    page_size: int = 500
+    timeout_s: float = 60.0
+    """Read timeout of one request: the longest silence tolerated while a page is produced."""
+    connect_timeout_s: float = 10.0
+    verify_tls: bool = True
+    max_retries: int = 5
+    """Retries after the first attempt of each request: at most ``max_retries + 1`` attempts."""
+    lookback_minutes: int = 15
+    """Overlap of incremental windows (used by the extraction, carried here with the connection)."""
+    backoff_base_s: float = 1.0
+    """First retry waits up to this long; each further retry doubles the bound (full jitter)."""
+    backoff_max_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"source base URL must start with http:// or https://, got {self.base_url!r}"
+            )
+        if not self.client_id or not self.client_secret:
+            raise ConfigurationError("source client id and client secret are both required")
+        if self.page_size < 1:
+            raise ConfigurationError(f"page_size must be positive, got {self.page_size}")
+        if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
+            raise ConfigurationError("timeouts must be positive")
+        if self.max_retries < 0:
+            raise ConfigurationError(f"max_retries must not be negative, got {self.max_retries}")
+        if self.lookback_minutes < 0:
+            raise ConfigurationError(f"lookback_minutes must not be negative, got {self.lookback_minutes}")
+        if self.backoff_base_s < 0 or self.backoff_max_s < self.backoff_base_s:
+            raise ConfigurationError("backoff needs 0 <= backoff_base_s <= backoff_max_s")
+        # Endpoint paths start with "/", so a trailing one here would double it.
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> SourceSettings:
+        """Settings from an Airflow connection object (``airflow.sdk.Connection`` or alike)."""
+        host = (conn.host or "").strip()
+        if not host:
+            raise ConfigurationError(f"connection {conn.conn_id!r} has no host")
+        if "://" in host:
+            base_url = host
+        else:
+            scheme = (conn.schema or "http").lower()
+            if scheme not in ("http", "https"):
+                raise ConfigurationError(
+                    f"connection {conn.conn_id!r}: schema must be http or https (the URL scheme), got {scheme!r}"
+                )
+            base_url = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+        extra: Mapping[str, Any] = conn.extra_dejson or {}
+        unknown = sorted(set(extra) - _EXTRA_PARSERS.keys())
+        if unknown:
+            # A misspelt key would otherwise be silently ignored; only names are logged, not values.
+            log.warning("connection %r: ignoring unknown extra keys %s", conn.conn_id, unknown)
+        options = {}
+        for key, parse in _EXTRA_PARSERS.items():
+            if extra.get(key) not in (None, ""):
+                try:
+                    options[key] = parse(extra[key])
+                except ValueError as exc:
+                    raise ConfigurationError(f"connection {conn.conn_id!r}: extra {key!r}: {exc}") from None
+        return cls(
+            base_url=base_url, client_id=conn.login or "", client_secret=conn.password or "", **options
+        )
+
+    @classmethod
+    def from_airflow(cls, conn_id: str = SOURCE_CONN_ID) -> SourceSettings:
+        """Settings from the Airflow connection ``conn_id``.
+
+        ``airflow.sdk.Connection.get`` (what ``BaseHook.get_connection`` calls) asks the task
+        supervisor inside a task and reads ``AIRFLOW_CONN_<ID>`` (URI or JSON) and any configured
+        secrets backend in a plain process, so the same call serves DAG tasks, the dev stack and
+        benchmarks. Airflow also registers the password with its log masker on the way.
+        """
+        from airflow.sdk import Connection
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = Connection.get(conn_id)
+        except AirflowNotFoundException:
+            raise ConfigurationError(
+                f"connection {conn_id!r} is not configured: set AIRFLOW_CONN_{conn_id.upper()} or create it in Airflow"
+            ) from None
+        return cls.from_connection(conn)
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _parse_int(value: Any) -> int:
+    # bool is an int subclass; "page_size": true is a typo, not 1.
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(value)
+
+
+# URI-form connections carry extras as strings, JSON-form ones as typed values: accept both.
+_EXTRA_PARSERS = {
+    "page_size": _parse_int,
+    "timeout_s": float,
+    "connect_timeout_s": float,
+    "verify_tls": _parse_bool,
+    "max_retries": _parse_int,
+    "lookback_minutes": _parse_int,
+    "backoff_base_s": float,
+    "backoff_max_s": float,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list endpoint, as the source sent it."""
+
+    records: list[dict[str, Any]]
+    total_elements: int
+    """Records the whole query selected when this page was served (it moves while updates land)."""
+    number: int
+    """0 for the first page of a window, counting up."""
+    cursor: str | None
+    """The ``sau`` this page was requested with: None for the first page."""
+    next_cursor: str | None
+    """The ``sau`` of the following page: None on the last page."""
+
+
+def format_source_time(moment: datetime) -> str:
+    """``moment`` as the source writes it: ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh, no offset.
+
+    A naive datetime is taken as already local; an aware one is converted.
+    """
+    if moment.utcoffset() is not None:
+        moment = moment.astimezone(SOURCE_TZ)
+    return moment.strftime("%Y%m%d%H%M%S")
+
+
+def _window_params(start: datetime | None, end: datetime | None) -> dict[str, str]:
+    params = {}
+    if start is not None:
+        params["tu"] = format_source_time(start)
+    if end is not None:
+        params["den"] = format_source_time(end)
+    # Compare the local strings: they are what the server compares, and they avoid mixing naive
+    # and aware datetimes.
+    if "tu" in params and "den" in params and params["tu"] > params["den"]:
+        raise ValueError(f"window starts after it ends: tu={params['tu']} den={params['den']}")
+    return params
+
+
+def _describe_window(params: Mapping[str, str]) -> str:
+    if not params:
+        return "whole list"
+    return " ".join(f"{key}={params[key]}" for key in ("tu", "den") if key in params)
+
+
+@dataclass
+class _Token:
+    value: str = field(repr=False)
+    renew_at: float  # time.monotonic() after which the token is renewed before use
+
+
+class SourceClient:
+    """Reads the export API. One instance per task or thread; ``with SourceClient(s) as c: ...``."""
+
+    def __init__(self, settings: SourceSettings) -> None:
+        self.settings = settings
+        self._session = requests.Session()
+        self._session.verify = settings.verify_tls
+        self._session.headers["Accept"] = "application/json"
+        self._timeout = (settings.connect_timeout_s, settings.timeout_s)
+        self._token: _Token | None = None
+        self._backoff = wait_random_exponential(
+            multiplier=settings.backoff_base_s, max=settings.backoff_max_s
+        )
+
+    def __enter__(self) -> SourceClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __repr__(self) -> str:
+        return f"SourceClient({self.settings.base_url!r}, client_id={self.settings.client_id!r})"
+
+    # -- paging ------------------------------------------------------------------------------
+
+    def iter_pages(
+        self, endpoint: str, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterator[Page]:
+        """The pages of ``endpoint`` for records changed in ``[start, end)``, fetched one at a time.
+
+        Lazily: a page is requested only when the previous one has been consumed, and only one is
+        held here, so memory does not grow with the window. A failed page is retried with the same
+        cursor; the keyset cursor makes that safe even while the source is being updated.
+        Leave ``start``/``end`` out for the full-list endpoints (units, procedures).
+        """
+        # Checked here, not in the generator, so a bad window fails at the call.
+        window = _window_params(start, end)
+        return self._pages(endpoint, window)
+
+    def _pages(self, endpoint: str, window: Mapping[str, str]) -> Iterator[Page]:
+        label = f"GET {endpoint} ({_describe_window(window)})"
+        cursor: str | None = None
+        number = 0
+        while True:
+            params = {**window, "kichThuoc": str(self.settings.page_size)}
+            if cursor is not None:
+                params["sau"] = cursor
+            body = self._get_json(endpoint, params, f"{label} page {number}")
+            page = _page_from_body(body, number, cursor, label)
+            del body  # page holds the records now; keep no second reference across the yield
+            log.debug(
+                "%s page %d: %d records, totalElements %d, last page: %s",
+                label,
+                number,
+                len(page.records),
+                page.total_elements,
+                page.next_cursor is None,
+            )
+            yield page
+            if page.next_cursor is None:
+                return
+            if page.next_cursor == cursor:
+                raise SourceError(f"{label}: the server handed back the cursor it was given; stopping a loop")
+            cursor, number = page.next_cursor, number + 1
+            # Drop this page before fetching the next, so no more than one is held here.
+            del page
+
+    def iter_records(
+        self, endpoint: str, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The records of :meth:`iter_pages`, one by one."""
+        for page in self.iter_pages(endpoint, start, end):
+            yield from page.records
+
+    # -- one request, with the retry policy ---------------------------------------------------
+
+    def _get_json(self, endpoint: str, params: Mapping[str, str], label: str) -> dict[str, Any]:
+        attempts = self.settings.max_retries + 1
+        retrying = Retrying(
+            retry=retry_if_exception_type(_TransientError),
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            before_sleep=lambda state: self._log_retry(label, attempts, state),
+        )
+        try:
+            return retrying(self._get_once, endpoint, params, label)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise SourceUnavailableError(
+                f"{label}: source still failing after {attempts} attempts, last: {last}"
+            ) from last
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _TransientError) and error.retry_after_s is not None:
+            return error.retry_after_s
+        return self._backoff(state)
+
+    @staticmethod
+    def _log_retry(label: str, attempts: int, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s: attempt %d of %d failed (%s); retrying in %.2f s",
+            label,
+            state.attempt_number,
+            attempts,
+            error,
+            delay,
+        )
+
+    def _get_once(self, endpoint: str, params: Mapping[str, str], label: str) -> dict[str, Any]:
+        url = self.settings.base_url + endpoint
+        response = self._send("GET", url, params=params, headers=self._authorization())
+        if response.status_code == 401:
+            # Tokens expire in minutes and the server may revoke them early: renew, repeat once.
+            self._token = None
+            response = self._send("GET", url, params=params, headers=self._authorization())
+            if response.status_code == 401:
+                raise SourceAuthError(f"{label}: the source refused a freshly issued token (HTTP 401)")
+        return _read_envelope(response, label)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # The exception text names the URL and the cause; neither carries a secret.
+            raise _TransientError(f"{type(exc).__name__}: {exc}") from exc
+
+    # -- OAuth2 client credentials ----------------------------------------------------------------
+
+    def _authorization(self) -> dict[str, str]:
+        if self._token is None or time.monotonic() >= self._token.renew_at:
+            self._token = self._fetch_token()
+        return {"Authorization": f"Bearer {self._token.value}"}
+
+    def _fetch_token(self) -> _Token:
+        url = self.settings.base_url + TOKEN_PATH
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.settings.client_id,
+            "client_secret": self.settings.client_secret,
+        }
+        requested_at = time.monotonic()
+        response = self._send("POST", url, data=form)
+        status = response.status_code
+        if status in (400, 401, 403):
+            # Wrong credentials are a configuration error: retrying would only hammer the server
+            # (and may lock the client out). The server's text is not quoted: it could echo input.
+            raise SourceAuthError(
+                f"token endpoint {url} refused client id {self.settings.client_id!r} (HTTP {status}): "
+                "check the login and password of the source connection"
+            )
+        if status == 429 or status >= 500:
+            raise _TransientError(f"token endpoint {url}: HTTP {status}", _retry_after_s(response))
+        try:
+            body = response.json()
+            value = str(body["access_token"])
+            lifetime = float(body.get("expires_in") or 300)
+        except (ValueError, KeyError, TypeError):
+            raise SourceError(
+                f"token endpoint {url} answered HTTP {status} without a usable access_token"
+            ) from None
+        margin = min(_TOKEN_RENEWAL_MARGIN_S, lifetime * _TOKEN_RENEWAL_SHARE)
+        return _Token(value=value, renew_at=requested_at + lifetime - margin)
+
+
+def _read_envelope(response: requests.Response, label: str) -> dict[str, Any]:
+    """The body of a list response, or the exception its status or envelope calls for."""
+    status = response.status_code
+    if status == 429:
+        raise _TransientError("HTTP 429 Too Many Requests", _retry_after_s(response))
+    if status >= 500 or status == 408:
+        raise _TransientError(f"HTTP {status}")
+    if status == 403:
+        raise SourceAuthError(f"{label}: the source denies this client access (HTTP 403)")
+    if status >= 400:
+        raise SourceRequestError(f"{label}: HTTP {status}: {_server_message(response)}")
+    try:
+        body = response.json()
+    except ValueError:
+        # A cut-off body or a proxy's HTML page: the next attempt usually gets the real answer.
+        raise _TransientError(f"HTTP {status} with a body that is not JSON") from None
+    if not isinstance(body, dict):
+        raise SourceError(f"{label}: expected a JSON object, got {type(body).__name__}")
+    code = str(body.get("error_code"))
+    if code != "0":
+        # Some deployments report their failures as HTTP 200: the contract treats them as a 5xx.
+        raise _TransientError(f"error_code {code}: {body.get('message')}")
+    return body
+
+
+def _page_from_body(body: Mapping[str, Any], number: int, cursor: str | None, label: str) -> Page:
+    records = body.get("content")
+    total = body.get("totalElements")
+    if not isinstance(records, list) or not isinstance(total, int):
+        raise SourceError(f"{label}: envelope without a content list or an integer totalElements")
+    next_cursor = body.get("nextCursor")
+    return Page(
+        records=records,
+        total_elements=total,
+        number=number,
+        cursor=cursor,
+        next_cursor=str(next_cursor) if next_cursor not in (None, "") else None,
+    )
+
+
+def _server_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:_BODY_EXCERPT_CHARS] or response.reason
+    if isinstance(body, dict) and body.get("message"):
+        code = body.get("error_code")
+        return f"{body['message']} (error_code {code})" if code is not None else str(body["message"])
+    return str(body)[:_BODY_EXCERPT_CHARS]
+
+
+def _retry_after_s(response: requests.Response) -> float | None:
+    """Retry-After in seconds (the contract's form), or None to fall back to the backoff."""
+    try:
+        seconds = float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+    return min(max(seconds, 0.0), _RETRY_AFTER_CAP_S)

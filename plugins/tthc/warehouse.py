@@ -1,0 +1,139 @@
+"""The one way the pipeline talks to the warehouse: connections, schema migrations, SQL files and
+COPY.
+
+SQL lives in ``include/sql/``; this module only finds it, binds parameters and runs it. Files may
+hold several statements; they are sent with client-side binding so one file is one round trip and
+runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from tthc import SQL_DIR
+from tthc.settings import WAREHOUSE_CONN_ID, ConnectionFields, get_connection
+
+log = logging.getLogger(__name__)
+
+SCHEMA_DIR = SQL_DIR / "schema"
+
+
+def conninfo(conn: ConnectionFields) -> str:
+    """A libpq connection string from an Airflow connection (host may be a socket directory)."""
+    params = {
+        "host": conn.host or "127.0.0.1",
+        "port": conn.port or 5432,
+        "dbname": conn.schema or "postgres",
+        "user": conn.login or "postgres",
+        "password": conn.password,
+        "application_name": "tthc-pipeline",
+    }
+    for key in ("sslmode", "connect_timeout"):
+        if key in conn.extra:
+            params[key] = conn.extra[key]
+    return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
+
+
+def warehouse_conninfo(conn_id: str = WAREHOUSE_CONN_ID) -> str:
+    return conninfo(get_connection(conn_id))
+
+
+@contextmanager
+def connect(conn_id: str = WAREHOUSE_CONN_ID, *, dsn: str | None = None):
+    """A psycopg 3 connection; commits on success, rolls back on error."""
+    with psycopg.connect(dsn or warehouse_conninfo(conn_id)) as conn:
+        # Timestamps in the warehouse are timestamptz; sessions speak local time so that casts to
+        # date and period boundaries follow Vietnamese days.
+        conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")
+        yield conn
+
+
+@cache
+def sql_text(relative_path: str) -> str:
+    path = SQL_DIR / relative_path
+    if not path.is_file():
+        raise FileNotFoundError(f"no SQL file {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def run_sql(
+    conn: psycopg.Connection, relative_path: str, params: Mapping[str, Any] | None = None
+) -> list[tuple] | None:
+    """Run one SQL file with named parameters; returns the rows of its last statement that
+    returned rows (a file ends with a SELECT when it has something to report)."""
+    with psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(sql_text(relative_path), params or {})
+        last_rows = None
+        while True:
+            if cursor.description is not None:
+                last_rows = cursor.fetchall()
+            if not cursor.nextset():
+                return last_rows
+
+
+def query(conn: psycopg.Connection, relative_path: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+    """Rows of a SELECT file as dicts."""
+    with psycopg.ClientCursor(conn, row_factory=psycopg.rows.dict_row) as cursor:
+        cursor.execute(sql_text(relative_path), params or {})
+        return cursor.fetchall()
+
+
+def copy_rows(
+    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """COPY rows into ``table``: the fast path for every bulk write."""
+    statement = psycopg.sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg.sql.Identifier(*table.split(".")),
+        psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(c) for c in columns),
+    )
+    count = 0
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def migration_files() -> list[Path]:
+    return sorted(SCHEMA_DIR.glob("*.sql"))
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Bring the warehouse schema up to date; returns the files applied.
+
+    Every file is idempotent (IF NOT EXISTS / OR REPLACE), and a file whose content changed is
+    applied again, so a fresh database and an old one converge on the same schema. An advisory
+    lock keeps two tasks from migrating at once.
+    """
+    applied: list[str] = []
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.migrate'))")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS meta.schema_migration (
+               file_name text PRIMARY KEY, checksum text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    known = dict(conn.execute("SELECT file_name, checksum FROM meta.schema_migration").fetchall())
+    for path in migration_files():
+        body = path.read_text(encoding="utf-8")
+        checksum = hashlib.sha256(body.encode()).hexdigest()
+        if known.get(path.name) == checksum:
+            continue
+        conn.execute(body)
+        conn.execute(
+            """INSERT INTO meta.schema_migration (file_name, checksum) VALUES (%s, %s)
+               ON CONFLICT (file_name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()""",
+            (path.name, checksum),
+        )
+        applied.append(path.name)
+    if applied:
+        log.info("warehouse migrated: %s", ", ".join(applied))
+    return applied

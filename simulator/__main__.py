@@ -1,0 +1,126 @@
+"""Run the simulated provincial export API.
+
+    TTHC_SIM_CLIENT_ID=... TTHC_SIM_CLIENT_SECRET=... \\
+        python -m simulator --port 8765 --seed 766 --dossiers-per-year 100000
+
+Prints one line with the base URL once it accepts connections; stops cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from datetime import date, datetime
+
+from simulator.server import FaultConfig, SimulatorServer
+
+CLIENT_ID_ENV = "TTHC_SIM_CLIENT_ID"
+CLIENT_SECRET_ENV = "TTHC_SIM_CLIENT_SECRET"
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share is between 0 and 1, not {text}")
+    return value
+
+
+def _defect_share(text: str) -> tuple[str, float]:
+    rule, separator, share = text.partition("=")
+    if not separator or not rule:
+        raise argparse.ArgumentTypeError(f"expected RULE=SHARE, not {text!r}")
+    return rule.strip(), _share(share)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=766, help="seeds the data and the faults")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2022, 12, 1))
+    parser.add_argument("--now", type=datetime.fromisoformat, default=datetime(2024, 7, 1))
+    parser.add_argument("--dossiers-per-year", type=int, default=100_000)
+    parser.add_argument(
+        "--defect-share",
+        type=_defect_share,
+        action="append",
+        default=[],
+        metavar="RULE=SHARE",
+        help="plant a record defect (a quality rule name) in this share of dossiers; repeatable",
+    )
+    faults = parser.add_argument_group("faults (shares of data requests)")
+    faults.add_argument("--server-error-share", type=_share, default=0.0)
+    faults.add_argument("--envelope-error-share", type=_share, default=0.0)
+    faults.add_argument("--too-many-requests-share", type=_share, default=0.0)
+    faults.add_argument("--retry-after-s", type=int, default=1)
+    faults.add_argument("--slow-share", type=_share, default=0.0)
+    faults.add_argument("--slow-s", type=float, default=0.0)
+    faults.add_argument("--token-lifetime-s", type=int, default=300)
+    faults.add_argument("--update-during-extraction-share", type=_share, default=0.0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    client_id = os.environ.get(CLIENT_ID_ENV)
+    client_secret = os.environ.get(CLIENT_SECRET_ENV)
+    if not client_id or not client_secret:
+        print(
+            f"simulator: set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} to the OAuth2 client "
+            "credentials the simulator should accept",
+            file=sys.stderr,
+        )
+        return 2
+
+    # Imported here so that --help and the credential check answer without building data.
+    from simulator.generator import SimulationConfig, build_province
+
+    province = build_province(
+        SimulationConfig(
+            seed=args.seed,
+            start=args.start,
+            now=args.now,
+            dossiers_per_year=args.dossiers_per_year,
+            defect_shares=dict(args.defect_share),
+        )
+    )
+    faults = FaultConfig(
+        server_error_share=args.server_error_share,
+        envelope_error_share=args.envelope_error_share,
+        too_many_requests_share=args.too_many_requests_share,
+        retry_after_s=args.retry_after_s,
+        slow_share=args.slow_share,
+        slow_s=args.slow_s,
+        token_lifetime_s=args.token_lifetime_s,
+        update_during_extraction_share=args.update_during_extraction_share,
+        seed=args.seed,
+    )
+    server = SimulatorServer(
+        province,
+        client_id=client_id,
+        client_secret=client_secret,
+        faults=faults,
+        host=args.host,
+        port=args.port,
+    )
+
+    def stop(signum: int, frame: object) -> None:
+        # shutdown() waits for serve_forever to return, which runs in this very thread: ask from
+        # another one.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"simulator ready on {server.base_url}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Ground truth: the indicators of indicators.md computed by the simulator from its own records.
+
+Computed on the columnar table (vectorized), over the dossiers as recorded (``MaDonViXuLy``),
+excluding defective records. Periods are half-open: ``period_end`` is the first day after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import numpy as np
+
+from simulator.table import NA, DossierTable, to_seconds
+
+FINISHED_STATUSES = (7, 8, 9, 10)
+
+# 766 items: (indicator, points, rule threshold: None = linear, x = full at x). Transparency
+# (1.1-1.3, 18 points) cannot be scored from the export.
+SCORING_766 = {
+    "ON_TIME_766": (20, None), "FULL_ONLINE_SHARE": (12, 0.5), "ONLINE_PAYMENT": (6, None),
+    "TTHC_WITH_FEE_DATA": (2, 0.8), "TTHC_PAID_ONLINE": (2, 0.8), "E_RESULT": (6, None),
+    "COMPONENT_DIGITIZED": (4, None), "REUSE": (2, 0.8), "CITIZEN_STORE": (4, None),
+    "VNEID": (2, None), "E_CERT_COPY": (2, None), "SYNC_RATE": (6, None),
+    "PAKN_ON_TIME": (6, None), "PAKN_SATISFACTION": (6, None), "DOSSIER_SATISFACTION": (6, 0.9),
+}
+NO_PAKN_FULL = {"PAKN_ON_TIME", "PAKN_SATISFACTION"}
+
+
+def timeliness(t: DossierTable) -> tuple[np.ndarray, np.ndarray]:
+    """(on_time, late) masks over finished dossiers with a promised date, by indicators.md."""
+    answered = (t.supplement_requested != NA) & (t.supplement_received != NA)
+    pause = np.where(answered, t.supplement_received - t.supplement_requested, 0).sum(axis=1)
+    finished = np.isin(t.status, FINISHED_STATUSES) & (t.end != NA) & (t.due != NA)
+    on_time = finished & (t.supplement_count <= 1) & (t.end - pause <= t.due)
+    return on_time, finished & ~on_time
+
+
+class GroundTruth:
+    def __init__(self, table: DossierTable, units: list[dict], procedures: list[dict],
+                 feedback: list[dict], feedback_seconds: np.ndarray, has_pakn: np.ndarray,
+                 e_cert_codes: frozenset[str], render_personal: Callable[[], Iterator[str]]) -> None:
+        self._t = table
+        self._units = units
+        self._render_personal = render_personal
+        self.planted: dict = {}
+        self.defects: dict[str, dict] = {}
+        self._children: dict[str, list[str]] = {}
+        for unit in units:
+            self._children.setdefault(unit["MaDonViCha"], []).append(unit["MaDonVi"])
+        self._unit_index = {u["MaDonVi"]: i for i, u in enumerate(units)}
+        self._procedure_fee = np.array([p["CoPhiLePhi"] for p in procedures])
+        self._procedure_paper = np.array([p["CoKetQuaGiay"] for p in procedures])
+        self._procedure_full_online = np.array([p["MucDoDVC"] == "TOAN_TRINH" for p in procedures])
+        self._e_cert = np.array([p["MaTTHC"] in e_cert_codes for p in procedures])
+        self._feedback = feedback
+        self._feedback_seconds = feedback_seconds  # (n, 3): received, deadline, handled (NA open)
+        self._has_pakn = has_pakn  # dossiers with a PAKN about them
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the derived masks after the table changed (planting, defects)."""
+        t = self._t
+        self._on_time, self._late = timeliness(t)
+        self._d = (t.deleted == 0) & (t.received != NA) & ~np.isin(t.status, (1, 3)) & (t.defect == -1)
+        self._finished = self._d & np.isin(t.status, FINISHED_STATUSES) & (t.end != NA)
+        self._has_fee_line = t.fee > 0
+        self._e_result = t.e_result & np.isin(t.status, (9, 10))
+
+    def descendants(self, unit_code: str) -> list[str]:
+        found, stack = [], [unit_code]
+        while stack:
+            code = stack.pop()
+            found.append(code)
+            stack.extend(self._children.get(code, []))
+        return found
+
+    def _unit_mask(self, unit_code: str) -> np.ndarray:
+        indices = [self._unit_index[c] for c in self.descendants(unit_code)]
+        return np.isin(self._t.unit, indices)
+
+    def indicator(self, code: str, unit_code: str, period_start: date, period_end: date) -> tuple[int, int | None]:
+        """(numerator, denominator) of one indicator; counts have a None denominator."""
+        t = self._t
+        start, end = to_seconds(period_start), to_seconds(period_end)
+        in_unit = self._unit_mask(unit_code)
+        received = self._d & in_unit & (t.received >= start) & (t.received < end)
+        finished = self._finished & in_unit & (t.end >= start) & (t.end < end)
+        with_due = finished & (t.due != NA)
+        proc = t.procedure
+
+        def ratio(numerator: np.ndarray, denominator: np.ndarray) -> tuple[int, int]:
+            return int((numerator & denominator).sum()), int(denominator.sum())
+
+        if code == "RECEIVED":
+            return int(received.sum()), None
+        if code == "FINISHED":
+            return int(finished.sum()), None
+        if code == "ON_TIME_FINISHED":
+            return ratio(self._on_time, with_due)
+        if code == "LATE_FINISHED":
+            return int((with_due & self._late).sum()), None
+        if code == "LATE_NO_APOLOGY":
+            return int((with_due & self._late & (t.apology == 0)).sum()), None
+        if code == "NO_DUE_DATE":
+            return int((finished & (t.due == NA)).sum()), None
+        if code == "ON_TIME_766":
+            pending = (self._d & in_unit & (t.due != NA) & (t.received < end)
+                       & ~(self._finished & (t.end < end)))
+            numerator = (with_due & self._on_time).sum() + (
+                pending & (t.due >= end) & (t.supplement_count <= 1)).sum()
+            denominator = self._d & in_unit & (t.due != NA) & (t.received < end) & ~(
+                self._finished & (t.end < start))
+            return int(numerator), int(denominator.sum())
+        if code == "ONLINE_SHARE":
+            return ratio(t.channel == 2, received)
+        if code == "FULL_ONLINE_SHARE":
+            return ratio(t.channel == 2, received & self._procedure_full_online[proc])
+        if code == "ONLINE_PAYMENT":
+            return ratio(np.isin(t.paid_online, (1, 2)), received & self._has_fee_line)
+        if code == "TTHC_WITH_FEE_DATA":
+            with_fee_procedure = received & self._procedure_fee[proc]
+            return (len(np.unique(proc[with_fee_procedure & self._has_fee_line])),
+                    len(np.unique(proc[with_fee_procedure])))
+        if code == "TTHC_PAID_ONLINE":
+            return (len(np.unique(proc[received & np.isin(t.paid_online, (1, 2))])),
+                    len(np.unique(proc[received & self._has_fee_line])))
+        if code == "RESULT_DIGITIZED":
+            return ratio(self._e_result, finished & np.isin(t.status, (9, 10)))
+        if code == "E_RESULT":
+            return ratio(self._e_result, received & self._procedure_paper[proc])
+        if code == "COMPONENT_DIGITIZED":
+            counted = (t.digitized == 1) & (~self._procedure_paper[proc] | self._e_result)
+            return ratio(counted, received)
+        if code == "REUSE":
+            return ratio(t.reused == 1, received)
+        if code == "CITIZEN_STORE":
+            return ratio(t.citizen_store == 1, received)
+        if code == "VNEID":
+            return ratio(t.vneid == 1, received)
+        if code == "SYNC_RATE":
+            return ratio(t.synced == 1, received)
+        if code == "E_CERT_COPY":
+            communes = [c for c in self.descendants(unit_code)
+                        if self._units[self._unit_index[c]]["LoaiDonVi"] == "XA"
+                        and self._valid_during(c, period_start, period_end)]
+            offering = set(np.unique(t.unit[finished & self._e_cert[proc]]).tolist())
+            return sum(self._unit_index[c] in offering for c in communes), len(communes)
+        if code == "DOSSIER_SATISFACTION":
+            bad = self._late | (t.rating == 0) | self._has_pakn
+            return int((finished & ~bad).sum()), int(finished.sum())
+        if code in ("PAKN_ON_TIME", "PAKN_SATISFACTION"):
+            return self._pakn(code, unit_code, start, end)
+        raise ValueError(f"unknown indicator {code}")
+
+    def _valid_during(self, unit_code: str, first: date, after_last: date) -> bool:
+        unit = self._units[self._unit_index[unit_code]]
+        valid_from = unit["HieuLucTu"]
+        valid_to = unit["HieuLucDen"] or "99991231"
+        return valid_from < after_last.strftime("%Y%m%d") and valid_to >= first.strftime("%Y%m%d")
+
+    def _pakn(self, code: str, unit_code: str, start: int, end: int) -> tuple[int, int]:
+        units = set(self.descendants(unit_code))
+        in_unit = np.array([f["MaDonVi"] in units for f in self._feedback], dtype=bool)
+        received, deadline, handled = self._feedback_seconds.T
+        selected = in_unit & (received >= start) & (received < end)
+        handled_in_time = (handled != NA) & (handled <= deadline)
+        open_in_time = ((handled == NA) | (handled >= end)) & (deadline >= end)
+        if code == "PAKN_ON_TIME":
+            return int((selected & (handled_in_time | open_in_time)).sum()), int(selected.sum())
+        unhappy = np.array([f["HaiLong"] == 0 for f in self._feedback], dtype=bool)
+        overdue = ~(handled_in_time | open_in_time)
+        return int((selected & ~(unhappy | overdue)).sum()), int(selected.sum())
+
+    def score_766(self, unit_code: str, period_start: date, period_end: date) -> float:
+        total = 0.0
+        for code, (points, threshold) in SCORING_766.items():
+            numerator, denominator = self.indicator(code, unit_code, period_start, period_end)
+            if not denominator:
+                total += points if code in NO_PAKN_FULL else 0.0
+                continue
+            rate = numerator / denominator
+            total += points * rate if threshold is None else min(points, points * rate / threshold)
+        return total
+
+    def personal_values(self) -> Iterator[str]:
+        """Every personal string the simulator put into a record (for leak tests)."""
+        return self._render_personal()
