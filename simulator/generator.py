@@ -15,14 +15,19 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 import numpy as np
-from tthc.calendar import WorkingCalendar
 
 from simulator import defects, people
-from simulator.catalogue import CATALOGUE, E_CERT_COPY_NAME, E_CERT_COPY_PROCEDURE_CODES, FIELD_DEPARTMENT, \
-    FIELD_DISTRICT_OFFICE
+from simulator.catalogue import (
+    CATALOGUE,
+    E_CERT_COPY_NAME,
+    E_CERT_COPY_PROCEDURE_CODES,
+    FIELD_DEPARTMENT,
+    FIELD_DISTRICT_OFFICE,
+)
 from simulator.table import NA, DossierTable, to_datetime, to_seconds
 from simulator.truth import GroundTruth, timeliness
 from simulator.units import PLANTED_DISTRICT, build_units
+from tthc.calendar import WorkingCalendar
 
 __all__ = ["E_CERT_COPY_PROCEDURE_CODES", "Province", "SimulationConfig", "build_province"]
 
@@ -581,7 +586,7 @@ def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
     while month < config.now.date():
         next_month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         working = [d.day for d in calendar.days(month, next_month - timedelta(days=1)) if d.is_working_day]
-        for key, members in groups.items():
+        for members in groups.values():
             valid = [m for m in members if _valid_on(units[m], month)]
             if not valid or not working:
                 continue
@@ -673,21 +678,29 @@ def _plant(config, rng, t: DossierTable, truth: GroundTruth, planted_units: set[
         base, hit = cell(code)
         # Shrink the denominator until some integer numerator rounds right.
         while _fitting_numerator(int(base.sum()), percent) is None:
+            # Prefer dossiers outside the numerator, so that it stays where it was.
+            i = pick(base & ~hit if (base & ~hit).any() else base, 1)
             if code == "ON_TIME_FINISHED":
-                t.deleted[pick(base & ~hit if (base & ~hit).any() else base, 1)] = 1
+                t.deleted[i] = 1
             elif code == "RESULT_DIGITIZED":
-                i = pick(base & ~hit, 1)
                 t.status[i], t.returned[i], t.refused[i] = 8, NA, t.end[i]  # processing stopped
             else:
-                t.fee[pick(base & ~hit, 1)] = 0  # fee waived: a line at 0
+                t.fee[i], t.paid_online[i] = 0, 0  # fee waived: a line at 0
             base, hit = cell(code)
         delta = _fitting_numerator(int(base.sum()), percent) - int((base & hit).sum())
         if code == "ON_TIME_FINISHED":
             simple = base & (t.supplement_count == 0)
             if delta > 0:  # late -> on time: finish earlier, within the year
-                for i in pick(simple & ~hit & (np.minimum(t.due, t.end) > start + 3600), delta):
+                fixable = base & ~hit & (np.minimum(t.due, t.end) > np.maximum(t.received, start) + 3600)
+                for i in pick(fixable, delta):
+                    latest = min(t.due[i], t.end[i])
                     earliest = max(t.received[i], start)
-                    t.end[i] = earliest + int((min(t.due[i], t.end[i]) - earliest) * 0.8)
+                    t.supplement_requested[i, 1] = t.supplement_received[i, 1] = NA  # >1 request is late
+                    if earliest < t.supplement_received[i, 0] < latest - 3600:
+                        earliest = t.supplement_received[i, 0]
+                    else:
+                        t.supplement_requested[i, 0] = t.supplement_received[i, 0] = NA
+                    t.end[i] = earliest + int((latest - earliest) * 0.8)
                     t.apology[i] = 0
                     if t.status[i] == 8:
                         t.refused[i] = t.end[i]
@@ -711,7 +724,7 @@ def _plant(config, rng, t: DossierTable, truth: GroundTruth, planted_units: set[
 
 def _planted_figures(truth: GroundTruth) -> dict:
     figures = {}
-    for code, (start, end, percent) in PLANTED.items():
+    for code, (start, end, _percent) in PLANTED.items():
         numerator, denominator = truth.indicator(code, PLANTED_DISTRICT, start, end)
         figures[code] = {"unit": PLANTED_DISTRICT, "period_start": start, "period_end": end,
                          "numerator": numerator, "denominator": denominator,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import secrets
 import threading
 import time
@@ -31,8 +30,6 @@ from simulator.store import (
     SourceStore,
     format_source_instant,
 )
-
-log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 1000
@@ -157,16 +154,16 @@ class FaultPlan:
         with self._lock:
             return self._rng.choice(options)
 
-    def updates_during_page(self) -> bool:
-        if self.config.update_during_extraction_share <= 0:
-            return False
+    def dossier_to_update(self, dossiers: KeysetTable, request: PageRequest, after: str) -> int | None:
+        """For a page just read up to ``after``: the row of a dossier of the window still ahead
+        of the client that changes now, or None (most pages)."""
+        share = self.config.update_during_extraction_share
+        if share <= 0:
+            return None
         with self._lock:
-            return self._rng.random() < self.config.update_during_extraction_share
-
-    def rng_call(self, function, *args):
-        """Run ``function(*args, rng)`` under the plan's lock, to keep draws deterministic."""
-        with self._lock:
-            return function(*args, self._rng)
+            if self._rng.random() >= share:
+                return None
+            return dossiers.random_row_ahead(request.tu, request.den, after, self._rng)
 
 
 class AccessTokens:
@@ -232,12 +229,12 @@ class SimulatorServer:
         secret_ok = hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
         return id_ok and secret_ok
 
-    def update_dossier_ahead(self, request: PageRequest, page: Page) -> None:
-        """Change one dossier of the window that the client has not been served yet."""
+    def maybe_update_dossier_ahead(self, request: PageRequest, page: Page) -> None:
+        """Now and then, change a dossier of the window that the client has not been served yet."""
         if page.next_cursor is None:
             return
         table = self.store.dossiers
-        row = self.fault_plan.rng_call(table.random_row_ahead, request.tu, request.den, page.next_cursor)
+        row = self.fault_plan.dossier_to_update(table, request, page.next_cursor)
         if row is None:
             return
         # The payload carries whole seconds, so the stored instant does too: a client using the
@@ -262,11 +259,13 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
     server_version = "TTHC-Simulator/1"
     disable_nagle_algorithm = True  # small header writes must not wait for the peer's ACK
 
-    data_endpoints = {
-        "/api/v1/donvi": "units",
-        "/api/v1/thutuc": "procedures",
-        "/api/v1/hoso": "dossiers",
-        "/api/v1/phananh": "feedback",
+    # path -> (store table, whether tu/den select records by NgayCapNhat). Catalogues have no
+    # incremental key: they are taken whole, whatever the window.
+    record_endpoints = {
+        "/api/v1/donvi": ("units", False),
+        "/api/v1/thutuc": ("procedures", False),
+        "/api/v1/hoso": ("dossiers", True),
+        "/api/v1/phananh": ("feedback", True),
     }
     counts_endpoint = "/api/v1/thongke/hoso"
 
@@ -274,7 +273,7 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
     def simulator(self) -> SimulatorServer:
         return self.server.simulator
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         # Request lines are not logged: they are noise at thousands of pages per second.
         pass
 
@@ -300,9 +299,16 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
     def _send_error(self, status: int, error_code: str, message: str, **headers: str) -> None:
         self._send_json(status, {"error_code": error_code, "message": message}, headers)
 
-    def do_POST(self) -> None:  # noqa: N802 (stdlib naming)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": "invalid_request"})
+            self.close_connection = True  # the body's end is unknown: the connection is unusable
+            return
+        body = self.rfile.read(length)
         if urlsplit(self.path).path != "/oauth/token":
             self._send_error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "Không tìm thấy tài nguyên")
             return
@@ -325,12 +331,12 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
             headers={"Cache-Control": "no-store"},
         )
 
-    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/health":
             self._send_json(HTTPStatus.OK, {"status": "ok"})
             return
-        if url.path not in self.data_endpoints and url.path != self.counts_endpoint:
+        if url.path not in self.record_endpoints and url.path != self.counts_endpoint:
             self._send_error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "Không tìm thấy tài nguyên")
             return
         if not self._authorized():
@@ -385,14 +391,13 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
         if path == self.counts_endpoint:
             page = store.dossier_counts.page(request.tu, request.den, request.after, request.size)
         else:
-            table: KeysetTable = getattr(store, self.data_endpoints[path])
-            # Catalogues are taken whole: no incremental key, so tu/den do not filter them.
-            windowed = table in (store.dossiers, store.feedback)
+            table_name, windowed = self.record_endpoints[path]
+            table: KeysetTable = getattr(store, table_name)
             tu, den = (request.tu, request.den) if windowed else (None, None)
             page = table.page(tu, den, request.after, request.size)
         # The change happens before the answer leaves, so the client's next page already sees it.
-        if path == "/api/v1/hoso" and self.simulator.fault_plan.updates_during_page():
-            self.simulator.update_dossier_ahead(request, page)
+        if path == "/api/v1/hoso":
+            self.simulator.maybe_update_dossier_ahead(request, page)
         self._send(HTTPStatus.OK, envelope(page))
 
 

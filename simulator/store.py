@@ -33,9 +33,11 @@ SOURCE_TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 SOURCE_DAY_FORMAT = "%Y%m%d"
 SOURCE_UTC_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
-_COMPACT = re.compile(r"\d{14}")
-_SPACED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?")
+# Regular expressions written with [0-9]: \d would also accept digits of other scripts.
+_COMPACT = re.compile(r"[0-9]{14}")
+_SPACED_OR_ISO = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
 _MICROSECOND = timedelta(microseconds=1)
 
 # A sort key: (instant in microseconds since 0001-01-01 local time, business key, row number).
@@ -51,11 +53,14 @@ def parse_source_instant(value: Any) -> datetime | None:
         return None
     try:
         if _COMPACT.fullmatch(value):
-            return datetime.strptime(value, SOURCE_TIMESTAMP_FORMAT)
-        if _SPACED.fullmatch(value) or _ISO.fullmatch(value):
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        else:
+            # Sliced by hand: strptime costs ten times as much, on millions of dates.
+            return datetime(
+                int(value[:4]), int(value[4:6]), int(value[6:8]),
+                int(value[8:10]), int(value[10:12]), int(value[12:]),
+            )  # fmt: skip
+        if not _SPACED_OR_ISO.fullmatch(value):
             return None
+        parsed = datetime.fromisoformat(value)
     except ValueError:  # well-shaped but impossible, e.g. month 13
         return None
     if parsed.tzinfo is not None:
@@ -204,12 +209,6 @@ class KeysetTable:
     def record(self, row: int) -> dict:
         return json.loads(self._payloads[row])
 
-    def row_of(self, key: str) -> int | None:
-        return self._row_of_key.get(key)
-
-    def sort_key(self, row: int) -> SortKey:
-        return self._sort_keys[row]
-
     def __iter__(self) -> Iterator[dict]:
         """Every record, decoded, in paging order (a snapshot; for tests and tools)."""
         with self._lock:
@@ -220,6 +219,9 @@ class KeysetTable:
         low = 0 if tu is None else bisect_left(self._order, (instant_micros(tu),))
         high = len(self._order) if den is None else bisect_left(self._order, (instant_micros(den),))
         return low, max(low, high)
+
+    def _first_after(self, low: int, position: SortKey | None) -> int:
+        return low if position is None else max(low, bisect_right(self._order, position))
 
     def page(
         self,
@@ -232,7 +234,7 @@ class KeysetTable:
         position = decode_cursor(after) if after else None
         with self._lock:
             low, high = self._bounds(tu, den)
-            start = low if position is None else max(low, bisect_right(self._order, position))
+            start = self._first_after(low, position)
             stop = min(start + size, high)
             selected = self._order[start:stop]
             records = [self._payloads[row] for _, _, row in selected]
@@ -250,7 +252,7 @@ class KeysetTable:
         position = decode_cursor(after) if after else None
         with self._lock:
             low, high = self._bounds(tu, den)
-            start = low if position is None else max(low, bisect_right(self._order, position))
+            start = self._first_after(low, position)
             if start >= high:
                 return None
             return self._order[rng.randrange(start, high)][2]
@@ -387,7 +389,12 @@ class SourceStore:
 
     @classmethod
     def from_province(cls, province: Any) -> SourceStore:
-        """The store of a simulated province (``simulator.generator.Province``)."""
+        """The store of a simulated province (``simulator.generator.Province``).
+
+        The generator renders every ``NgayCapNhat``, ``NgayTiepNhan`` and ``NgayKetThucXuLy`` in
+        an accepted format (its date defects are planted in other fields), so the payload's own
+        dates are the true ones and no ``instant_of`` / ``day_of`` is needed.
+        """
         return cls(
             province.units,
             province.procedures,

@@ -24,7 +24,7 @@ import pytest  # noqa: E402
 
 from tthc import PROJECT_ROOT, devstack, warehouse  # noqa: E402
 
-SMALL_VOLUME = 6_000  # dossiers a year: enough for every district and indicator, fast to load
+SMALL_VOLUME = 20_000  # dossiers a year: the smallest volume the simulator can plant its figures in
 
 
 @pytest.fixture(scope="session")

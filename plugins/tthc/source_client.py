@@ -427,7 +427,7 @@ class SourceClient:
     # -- OAuth2 client credentials ----------------------------------------------------------------
 
     def _authorization(self) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._token.renew_at:
+        if self._token is None:
             self._token = self._fetch_token()
         return {"Authorization": f"Bearer {self._token.value}"}
 

@@ -18,8 +18,11 @@ import requests
 
 from simulator.generator import SimulationConfig, build_province
 from simulator.server import FaultConfig, SimulatorServer, run_in_thread
+from simulator.store import SourceStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The smallest volume the generator can plant its figures in.
+DOSSIERS_PER_YEAR = 20000
 DOSSIERS = "/api/v1/hoso"
 FEEDBACK = "/api/v1/phananh"
 UNITS = "/api/v1/donvi"
@@ -52,7 +55,7 @@ def stamp(moment: datetime) -> str:
 
 @pytest.fixture(scope="module")
 def province():
-    return build_province(SimulationConfig(dossiers_per_year=20000))
+    return build_province(SimulationConfig(dossiers_per_year=DOSSIERS_PER_YEAR))
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +67,20 @@ def credentials() -> dict[str, str]:
     return {"client_id": secrets.token_hex(8), "client_secret": secrets.token_urlsafe(24)}
 
 
+def new_store(province, dossiers: list[dict]) -> SourceStore:
+    # From the dossiers already rendered: rendering them is the slow part of building a store.
+    return SourceStore(province.units, province.procedures, dossiers, province.iter_feedback())
+
+
 @pytest.fixture(scope="module")
-def server(province):
-    with run_in_thread(province, **credentials()) as running:
+def store(province, all_dossiers) -> SourceStore:
+    """The store of every server that does not change records."""
+    return new_store(province, all_dossiers)
+
+
+@pytest.fixture(scope="module")
+def server(province, store):
+    with run_in_thread(province, store=store, **credentials()) as running:
         yield running
 
 
@@ -153,8 +167,8 @@ def test_token_flow_and_wrong_credentials(server):
     assert authorized.status_code == 200
 
 
-def test_expired_token_gives_401_and_a_new_token_works(province):
-    with run_in_thread(province, FaultConfig(token_lifetime_s=1), **credentials()) as running:
+def test_expired_token_gives_401_and_a_new_token_works(province, store):
+    with run_in_thread(province, FaultConfig(token_lifetime_s=1), store=store, **credentials()) as running:
         client = Client(running)
         assert client.get(UNITS).status_code == 200
         time.sleep(1.2)
@@ -220,7 +234,7 @@ def test_consecutive_windows_partition_the_store(client, all_dossiers):
 
 def test_updates_during_extraction_move_records_to_a_later_window(province, all_dossiers):
     faults = FaultConfig(update_during_extraction_share=0.5, seed=3)
-    with run_in_thread(province, faults, **credentials()) as running:
+    with run_in_thread(province, faults, store=new_store(province, all_dossiers), **credentials()) as running:
         client = Client(running)
         cutoff = running.now().replace(microsecond=0)
         first, envelopes = client.extract(DOSSIERS, den=stamp(cutoff), kichThuoc=100)
@@ -252,7 +266,7 @@ def fault_kind(answer: requests.Response) -> str:
     return "server_error"
 
 
-def test_faults_come_at_their_share_with_the_documented_shape(province):
+def test_faults_come_at_their_share_with_the_documented_shape(province, store):
     faults = FaultConfig(
         server_error_share=0.1,
         envelope_error_share=0.1,
@@ -261,7 +275,7 @@ def test_faults_come_at_their_share_with_the_documented_shape(province):
         seed=11,
     )
     requests_made = 1000
-    with run_in_thread(province, faults, **credentials()) as running:
+    with run_in_thread(province, faults, store=store, **credentials()) as running:
         client = Client(running)
         answers = [client.get(DOSSIERS, kichThuoc=1) for _ in range(requests_made)]
 
@@ -278,9 +292,9 @@ def test_faults_come_at_their_share_with_the_documented_shape(province):
     assert {a.status_code for a in answers if fault_kind(a) == "server_error"} == {500, 502, 503}
 
 
-def test_slow_answers_come_at_their_share(province):
+def test_slow_answers_come_at_their_share(province, store):
     faults = FaultConfig(slow_share=0.3, slow_s=0.15, seed=5)
-    with run_in_thread(province, faults, **credentials()) as running:
+    with run_in_thread(province, faults, store=store, **credentials()) as running:
         client = Client(running)
         durations = []
         for _ in range(60):
@@ -351,7 +365,7 @@ def test_command_line_serves_until_sigterm():
         "TTHC_SIM_CLIENT_SECRET": secrets.token_urlsafe(24),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--dossiers-per-year", "500"],
+        [sys.executable, "-m", "simulator", "--port", "0", "--dossiers-per-year", str(DOSSIERS_PER_YEAR)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -19,7 +19,7 @@ import pytest
 
 from simulator.generator import SimulationConfig, build_province
 from simulator.server import AccessTokens, FaultConfig, SimulatorServer, run_in_thread
-from simulator.store import parse_source_instant
+from simulator.store import SourceStore, parse_source_instant
 from tthc.settings import ConfigurationError
 from tthc.source_client import (
     Endpoint,
@@ -48,15 +48,31 @@ BAD_DAY = {
 }
 
 
+# The generator plants the headline figures of architecture.md and needs about 20,000 dossiers a
+# year to do so; the tests themselves work at any volume.
+DOSSIERS_PER_YEAR = 20_000
+
+
 @pytest.fixture(scope="module")
 def province():
-    return build_province(SimulationConfig(dossiers_per_year=3000))
+    return build_province(SimulationConfig(dossiers_per_year=DOSSIERS_PER_YEAR))
+
+
+@pytest.fixture(scope="module")
+def store(province):
+    """One store for every test that does not change it: building a store takes seconds."""
+    return SourceStore.from_province(province)
 
 
 @contextmanager
-def simulator(province, **faults) -> Iterator[SimulatorServer]:
+def simulator(province, store: SourceStore | None = None, **faults) -> Iterator[SimulatorServer]:
+    """A simulator serving ``store``, or a fresh store of its own when the faults change records."""
     with run_in_thread(
-        province, faults=FaultConfig(**faults), client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+        province,
+        faults=FaultConfig(**faults),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        store=store,
     ) as server:
         yield server
 
@@ -112,6 +128,7 @@ def client_log(caplog) -> list[logging.LogRecord]:
 
 
 def test_full_extraction_under_faults_equals_the_store(province, monkeypatch):
+    # A store of its own: the server changes dossiers while they are extracted.
     with simulator(province, **BAD_DAY) as server, SourceClient(settings_for(server)) as client:
         tokens = record_issued_tokens(server, monkeypatch)
         pages = []
@@ -123,14 +140,16 @@ def test_full_extraction_under_faults_equals_the_store(province, monkeypatch):
         assert as_multiset(records) == as_multiset(server.store.dossiers)
 
         store = server.store
-        counts = [count.as_record() for count in store.dossier_counts.select(None, None)]
         for endpoint, expected in (
             (Endpoint.UNITS, store.units),
             (Endpoint.PROCEDURES, store.procedures),
             (Endpoint.FEEDBACK, store.feedback),
-            (Endpoint.DOSSIER_COUNTS, counts),
         ):
             assert as_multiset(client.iter_records(endpoint)) == as_multiset(expected), endpoint
+        month = (datetime(2024, 1, 1), datetime(2024, 2, 1))
+        counts = [count.as_record() for count in store.dossier_counts.select(*month)]
+        assert counts
+        assert list(client.iter_records(Endpoint.DOSSIER_COUNTS, *month)) == counts
 
     assert [number for number, *_ in pages] == list(range(len(pages)))
     assert pages[0][1] is None and pages[-1][2] is None
@@ -140,9 +159,9 @@ def test_full_extraction_under_faults_equals_the_store(province, monkeypatch):
     assert len(tokens) >= 2, "2-second tokens must have been renewed during the extraction"
 
 
-def test_window_is_sent_in_local_time(province):
+def test_window_is_sent_in_local_time(province, store):
     start, end = datetime(2024, 1, 1), datetime(2024, 2, 1)
-    with simulator(province) as server, SourceClient(settings_for(server)) as client:
+    with simulator(province, store) as server, SourceClient(settings_for(server)) as client:
         expected = dossiers_changed_in(server, start, end)
         naive = as_multiset(client.iter_records(Endpoint.DOSSIERS, start, end))
         # The same window as aware UTC instants: 2024-01-01 00:00 +07 is 2023-12-31 17:00 UTC.
@@ -156,8 +175,8 @@ def test_window_is_sent_in_local_time(province):
     assert expected and naive == expected and aware == expected
 
 
-def test_revoked_token_is_renewed_once_and_the_call_repeated(province, monkeypatch):
-    with simulator(province) as server, SourceClient(settings_for(server, page_size=200)) as client:
+def test_revoked_token_is_renewed_once_and_the_call_repeated(province, store, monkeypatch):
+    with simulator(province, store) as server, SourceClient(settings_for(server, page_size=200)) as client:
         first_issuer = record_issued_tokens(server, monkeypatch)
         second_issuer: list[str] = []
         records = []
@@ -173,10 +192,10 @@ def test_revoked_token_is_renewed_once_and_the_call_repeated(province, monkeypat
     assert (len(first_issuer), len(second_issuer)) == (1, 1)
 
 
-def test_wrong_credentials_fail_at_once_without_leaking_the_secret(province, monkeypatch, caplog):
+def test_wrong_credentials_fail_at_once_without_leaking_the_secret(province, store, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     wrong_secret = "wrong-secret-that-must-not-leak-42"
-    with simulator(province) as server:
+    with simulator(province, store) as server:
         checks = []
         check = server.credentials_match
         monkeypatch.setattr(server, "credentials_match", lambda *args: checks.append(1) or check(*args))
@@ -194,10 +213,10 @@ def test_wrong_credentials_fail_at_once_without_leaking_the_secret(province, mon
     assert wrong_secret not in caplog.text
 
 
-def test_bad_page_size_is_a_request_error_with_the_servers_message(province, caplog):
+def test_bad_page_size_is_a_request_error_with_the_servers_message(province, store, caplog):
     caplog.set_level(logging.WARNING)
     with (
-        simulator(province) as server,
+        simulator(province, store) as server,
         SourceClient(settings_for(server, page_size=5000)) as client,
         pytest.raises(SourceRequestError, match="kichThuoc"),
     ):
@@ -206,10 +225,10 @@ def test_bad_page_size_is_a_request_error_with_the_servers_message(province, cap
 
 
 @pytest.mark.parametrize("fault", ["server_error_share", "envelope_error_share", "too_many_requests_share"])
-def test_exhausted_retries_name_endpoint_and_window(province, caplog, fault):
+def test_exhausted_retries_name_endpoint_and_window(province, store, caplog, fault):
     caplog.set_level(logging.WARNING)
     with (
-        simulator(province, **{fault: 1.0, "retry_after_s": 0}) as server,
+        simulator(province, store, **{fault: 1.0, "retry_after_s": 0}) as server,
         SourceClient(settings_for(server, max_retries=2)) as client,
         pytest.raises(SourceUnavailableError) as caught,
     ):
@@ -223,9 +242,9 @@ def test_exhausted_retries_name_endpoint_and_window(province, caplog, fault):
         assert "/api/v1/hoso" in text and "tu=20240101000000" in text and f"attempt {attempt} of 3" in text
 
 
-def test_retry_after_is_honoured(province, caplog):
+def test_retry_after_is_honoured(province, store, caplog):
     caplog.set_level(logging.WARNING)
-    with simulator(province, too_many_requests_share=1.0, retry_after_s=1) as server:
+    with simulator(province, store, too_many_requests_share=1.0, retry_after_s=1) as server:
         started = time.monotonic()
         with (
             SourceClient(settings_for(server, max_retries=1)) as client,
@@ -237,10 +256,15 @@ def test_retry_after_is_honoured(province, caplog):
     assert "retrying in 1.00 s" in caplog.text
 
 
-def test_secrets_never_reach_the_logs(province, monkeypatch, caplog):
+def test_secrets_never_reach_the_logs(province, store, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)  # every logger: ours, urllib3's, the simulator's
-    faults = BAD_DAY | {"server_error_share": 0.3, "token_lifetime_s": 1, "seed": 5}
-    with simulator(province, **faults) as server, SourceClient(settings_for(server)) as client:
+    faults = BAD_DAY | {
+        "server_error_share": 0.3,
+        "token_lifetime_s": 1,
+        "update_during_extraction_share": 0.0,  # the store is shared
+        "seed": 5,
+    }
+    with simulator(province, store, **faults) as server, SourceClient(settings_for(server)) as client:
         tokens = record_issued_tokens(server, monkeypatch)
         for page in client.iter_pages(Endpoint.DOSSIERS, datetime(2023, 1, 1), datetime(2023, 7, 1)):
             outlive_tokens(page.number, faults["token_lifetime_s"])
@@ -255,7 +279,9 @@ def test_secrets_never_reach_the_logs(province, monkeypatch, caplog):
     assert CLIENT_SECRET not in repr(client.settings) and CLIENT_SECRET not in repr(client)
 
 
-def test_memory_does_not_grow_with_the_window(province):
+def test_memory_does_not_grow_with_the_window(province, store):
+    window = (datetime(2023, 1, 1), datetime(2023, 4, 1))
+
     @contextmanager
     def traced() -> Iterator[list[int]]:
         """Yields a list that receives the peak of traced bytes of the block."""
@@ -269,23 +295,24 @@ def test_memory_does_not_grow_with_the_window(province):
 
     def stream(client: SourceClient, pages: int | None = None) -> int:
         read = 0
-        for _page in client.iter_pages(Endpoint.DOSSIERS):
+        for _page in client.iter_pages(Endpoint.DOSSIERS, *window):
             read += 1
             if read == pages:
                 break
         return read
 
-    with simulator(province) as server:
+    with simulator(province, store) as server:
+        with SourceClient(settings_for(server, page_size=1)) as probe:
+            in_window = next(probe.iter_pages(Endpoint.DOSSIERS, *window)).total_elements
         # About 60 pages whatever the simulated volume.
-        page_size = min(1000, max(20, len(server.store.dossiers) // 60))
-        with SourceClient(settings_for(server, page_size=page_size)) as client:
+        with SourceClient(settings_for(server, page_size=max(10, in_window // 60))) as client:
             next(client.iter_pages(Endpoint.UNITS))  # token and connection pool, outside the measures
             with traced() as few_peak:
                 few = stream(client, 3)
             with traced() as all_peak:
                 all_pages = stream(client)
             with traced() as held_peak:
-                held = list(client.iter_records(Endpoint.DOSSIERS))  # what a careless caller would do
+                held = list(client.iter_records(Endpoint.DOSSIERS, *window))  # a careless caller
             del held
     assert all_pages > 15 * few
     # Streaming the whole window costs about what three pages cost, and a small fraction of

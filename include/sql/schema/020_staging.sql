@@ -39,6 +39,9 @@ CREATE UNLOGGED TABLE IF NOT EXISTS staging.dossier (
     PRIMARY KEY (batch_id, ordinal)
 );
 
+-- The uniqueness rule looks up every staged code among the others.
+CREATE INDEX IF NOT EXISTS dossier_code_idx ON staging.dossier (dossier_code, source_updated_at);
+
 CREATE UNLOGGED TABLE IF NOT EXISTS staging.dossier_document (
     batch_id bigint, ordinal integer, position integer, component_code text, file_name text,
     is_digitized integer, is_reused integer, from_citizen_store integer
