@@ -427,7 +427,7 @@ class SourceClient:
     # -- OAuth2 client credentials ----------------------------------------------------------------
 
     def _authorization(self) -> dict[str, str]:
-        if self._token is None:
+        if self._token is None or time.monotonic() >= self._token.renew_at:
             self._token = self._fetch_token()
         return {"Authorization": f"Bearer {self._token.value}"}
 

@@ -116,6 +116,20 @@ def record_issued_tokens(server: SimulatorServer, monkeypatch) -> list[str]:
     return issued
 
 
+def record_rejected_tokens(server: SimulatorServer, monkeypatch) -> list[str]:
+    rejected: list[str] = []
+    is_valid = server.tokens.is_valid
+
+    def check_and_record(token: str) -> bool:
+        if not is_valid(token):
+            rejected.append(token)
+            return False
+        return True
+
+    monkeypatch.setattr(server.tokens, "is_valid", check_and_record)
+    return rejected
+
+
 def outlive_tokens(page: int, token_lifetime_s: float) -> None:
     """Consume the first pages slowly, as a busy consumer would, so that an extraction lasts
     longer than a token whatever the simulated volume: the client must renew on its own."""
@@ -131,6 +145,7 @@ def test_full_extraction_under_faults_equals_the_store(province, monkeypatch):
     # A store of its own: the server changes dossiers while they are extracted.
     with simulator(province, **BAD_DAY) as server, SourceClient(settings_for(server)) as client:
         tokens = record_issued_tokens(server, monkeypatch)
+        rejected = record_rejected_tokens(server, monkeypatch)
         pages = []
         records = []
         for page in client.iter_pages(Endpoint.DOSSIERS):
@@ -157,6 +172,7 @@ def test_full_extraction_under_faults_equals_the_store(province, monkeypatch):
     assert [cursor for _, cursor, _, _ in pages[1:]] == [next_cursor for _, _, next_cursor, _ in pages[:-1]]
     assert pages[0][3] == len(records)
     assert len(tokens) >= 2, "2-second tokens must have been renewed during the extraction"
+    assert not rejected, "tokens are renewed before they expire, not after a 401"
 
 
 def test_window_is_sent_in_local_time(province, store):
