@@ -6,6 +6,13 @@
 # copies made here, so edits show up without a rebuild; the copies make the image usable alone.
 FROM apache/airflow:3.3.2-python3.11
 
+# System libraries the unit report's PDF needs (WeasyPrint loads Pango at run time) and a font
+# with every Vietnamese glyph.
+USER root
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+
 USER airflow
 
 # Dependencies first, so that code changes do not invalidate this layer. Naming apache-airflow

@@ -7,14 +7,17 @@ from datetime import datetime
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from tthc.assets import CORE_DOSSIERS
+from tthc.assets import CORE_DOSSIERS, SOURCE_POOL
+from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Dossiers (hồ sơ TTHC), hourly
 
-1. **extract**: `/api/v1/hoso` for the window `[start − lookback, end)` (lookback from the
-   `tthc_source` connection's extra, default 15 min), streamed page by page into `raw.record`,
-   personal data pseudonymized first; one `raw.batch` per month of the window.
+1. **plan_windows / extract** (mapped, one task per month of the window, in the pool
+   `tthc_source` that caps concurrent calls to the source): `/api/v1/hoso` for
+   `[start − lookback, end)` (lookback from the `tthc_source` connection's extra, default 15 min),
+   streamed page by page into `raw.record`, personal data pseudonymized first; one `raw.batch`
+   per window, committed on its own.
 2. **load** (one mapped task per batch): staging (`include/sql/staging/dossier.sql`), the record
    rules of `expectations/dossier.staging.json` (breakers go to `quality.quarantine` with the rule),
    then one transaction merges the rest into `core.fact_dossier` and its child tables and writes
@@ -43,7 +46,8 @@ idempotent: re-running a window changes nothing.
         "start": Param(None, type=["null", "string"], description="window start (ISO date/time, local time)"),
         "end": Param(None, type=["null", "string"], description="window end, exclusive"),
     },
-    default_args={"retries": 2},
+    # One alert per failure, after the last retry (no on_retry_callback on purpose).
+    default_args={"retries": 2, "on_failure_callback": [failure_notifier()]},
 )
 def tthc_dossiers():
     @task
@@ -53,17 +57,23 @@ def tthc_dossiers():
         return migrate_warehouse()
 
     @task
-    def extract_dossiers() -> list[int]:
-        from tthc.tasks import extract, lookback
+    def plan_windows() -> list[dict[str, str]]:
+        from tthc.tasks import lookback, plan_windows
         from tthc.windows import extraction_window
 
         context = get_current_context()
         window = extraction_window(
             context["params"], context.get("data_interval_start"), context.get("data_interval_end"), lookback()
         )
-        return extract("dossier", window, context["run_id"])
+        return plan_windows(window)
 
-    @task(outlets=[CORE_DOSSIERS], max_active_tis_per_dag=1)
+    @task(pool=SOURCE_POOL)
+    def extract_dossiers(window: dict[str, str]) -> int:
+        from tthc.tasks import extract
+
+        return extract("dossier", window, get_current_context()["run_id"])
+
+    @task(outlets=[CORE_DOSSIERS])
     def load_dossiers(batch_id: int) -> dict:
         from tthc.tasks import load
 
@@ -71,9 +81,9 @@ def tthc_dossiers():
         get_current_context()["outlet_events"][CORE_DOSSIERS].extra = {"batch_id": batch_id, **audit}
         return audit
 
-    batches = extract_dossiers()
-    migrate_warehouse() >> batches
-    load_dossiers.expand(batch_id=batches)
+    windows = plan_windows()
+    migrate_warehouse() >> windows
+    load_dossiers.expand(batch_id=extract_dossiers.expand(window=windows))
 
 
 tthc_dossiers()

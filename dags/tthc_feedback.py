@@ -7,7 +7,8 @@ from datetime import datetime
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from tthc.assets import CORE_FEEDBACK
+from tthc.assets import CORE_FEEDBACK, SOURCE_POOL
+from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Citizen feedback (phản ánh, kiến nghị), hourly
@@ -31,21 +32,28 @@ any window; re-runs are idempotent.
         "start": Param(None, type=["null", "string"], description="window start (ISO date/time, local time)"),
         "end": Param(None, type=["null", "string"], description="window end, exclusive"),
     },
-    default_args={"retries": 2},
+    # One alert per failure, after the last retry (no on_retry_callback on purpose).
+    default_args={"retries": 2, "on_failure_callback": [failure_notifier()]},
 )
 def tthc_feedback():
     @task
-    def extract_feedback() -> list[int]:
-        from tthc.tasks import extract, lookback
+    def plan_windows() -> list[dict[str, str]]:
+        from tthc.tasks import lookback, plan_windows
         from tthc.windows import extraction_window
 
         context = get_current_context()
         window = extraction_window(
             context["params"], context.get("data_interval_start"), context.get("data_interval_end"), lookback()
         )
-        return extract("feedback", window, context["run_id"])
+        return plan_windows(window)
 
-    @task(outlets=[CORE_FEEDBACK], max_active_tis_per_dag=1)
+    @task(pool=SOURCE_POOL)
+    def extract_feedback(window: dict[str, str]) -> int:
+        from tthc.tasks import extract
+
+        return extract("feedback", window, get_current_context()["run_id"])
+
+    @task(outlets=[CORE_FEEDBACK])
     def load_feedback(batch_id: int) -> dict:
         from tthc.tasks import load
 
@@ -53,7 +61,7 @@ def tthc_feedback():
         get_current_context()["outlet_events"][CORE_FEEDBACK].extra = {"batch_id": batch_id, **audit}
         return audit
 
-    load_feedback.expand(batch_id=extract_feedback())
+    load_feedback.expand(batch_id=extract_feedback.expand(window=plan_windows()))
 
 
 tthc_feedback()

@@ -7,6 +7,7 @@ from datetime import datetime
 from airflow.sdk import Param, dag, get_current_context, task
 
 from tthc.assets import CORE_DOSSIERS, CORE_FEEDBACK, MART_INDICATORS
+from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Indicators (mart)
@@ -34,7 +35,8 @@ transaction per refresh: BI readers never see a half-written period.
         "start": Param(None, type=["null", "string"], description="first day to refresh (ISO date)"),
         "end": Param(None, type=["null", "string"], description="day after the last one to refresh"),
     },
-    default_args={"retries": 1},
+    # One alert per failure, after the last retry (no on_retry_callback on purpose).
+    default_args={"retries": 1, "on_failure_callback": [failure_notifier()]},
 )
 def tthc_indicators():
     @task(outlets=[MART_INDICATORS])
@@ -46,7 +48,15 @@ def tthc_indicators():
         first, last_exclusive = refresh_range(context["params"], context.get("triggering_asset_events") or {})
         return refresh_indicators(first, last_exclusive)
 
-    refresh_indicators()
+    @task  # a broken invariant raises AirflowFailException: no retry, one alert
+    def check_mart() -> dict:
+        """The invariants of expectations/mart.json on what the refresh wrote; a break fails and alerts."""
+        from tthc import warehouse
+        from tthc.quality.mart import check_mart
+
+        return check_mart(warehouse.warehouse_conninfo())
+
+    refresh_indicators() >> check_mart()
 
 
 tthc_indicators()

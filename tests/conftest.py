@@ -83,9 +83,7 @@ def source_connection_json(server) -> str:
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("airflow-home")
-    env = devstack.airflow_env(home=home)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
-                   cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
+    devstack.prepare_airflow(devstack.airflow_env(home=home))
     return home
 
 
@@ -103,7 +101,7 @@ def run_dag(airflow_home, pseudonym_key):
         command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
         if conf:
             command += ["-c", json.dumps(conf)]
-        result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+        result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1800)
         if result.returncode != 0 or "state=failed" in result.stdout + result.stderr:
             raise AssertionError(f"{dag_id} failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
         return result

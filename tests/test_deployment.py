@@ -458,7 +458,9 @@ def test_dockerfile_installs_the_lock_and_copies_the_code():
     assert len(runs) == 1
     assert re.search(r"-r\s+\S*requirements\.txt", runs[0])
     assert "--no-deps" not in runs[0] and "constraint" not in runs[0]
-    order = [(op, args) for op, args in instructions if op in {"COPY", "RUN"}]
+    # System packages (apt-get, as root) may come first; then the lock is installed before any code.
+    order = [(op, args) for op, args in instructions
+             if op == "COPY" or (op == "RUN" and "apt-get" not in args)]
     assert "requirements.txt" in order[0][1] and order[1][0] == "RUN", "install before copying code"
     copies = " ".join(args for op, args in instructions if op == "COPY")
     for folder in ("dags", "plugins", "include", "expectations", "simulator"):
@@ -467,6 +469,15 @@ def test_dockerfile_installs_the_lock_and_copies_the_code():
     value = re.search(r'PYTHONPATH="?([^"\s]+)', env).group(1)
     pythonpath = re.sub(r"\$\{PYTHONPATH:\+:\$\{PYTHONPATH\}\}$", "", value).split(":")
     assert {"/opt/airflow", "/opt/airflow/plugins"} <= set(pythonpath)
+
+
+def test_dockerfile_installs_what_the_pdf_report_needs():
+    """WeasyPrint (the unit report's PDF) loads Pango at run time and needs a font with Vietnamese."""
+    runs = " ".join(args for op, args in _dockerfile_instructions() if op == "RUN" and "apt-get" in args)
+    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"):
+        assert package in runs, package
+    users = [args for op, args in _dockerfile_instructions() if op == "USER"]
+    assert users and users[-1] == "airflow", "the image must end as the airflow user"
 
 
 def test_dockerignore_keeps_secrets_out_and_code_in():

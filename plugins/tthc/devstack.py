@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 
 from tthc import PROJECT_ROOT, warehouse
+from tthc.assets import SOURCE_POOL, SOURCE_POOL_SLOTS
 
 STATE_DIR = PROJECT_ROOT / ".airflow"
 DEMO_START, DEMO_END = "2023-01-01", "2024-07-01"
@@ -145,8 +146,12 @@ def prepare_airflow(env: dict[str, str]) -> None:
     stamp = Path(env["AIRFLOW_HOME"]) / ".migrated"
     if not stamp.exists():
         Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env,
-                       cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
+        airflow_bin = str(Path(sys.executable).parent / "airflow")
+        subprocess.run([airflow_bin, "db", "migrate"], env=env, cwd=PROJECT_ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([airflow_bin, "pools", "set", SOURCE_POOL, str(SOURCE_POOL_SLOTS),
+                        "concurrent calls to the provincial export API"],
+                       env=env, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
         stamp.touch()
 
 

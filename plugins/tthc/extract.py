@@ -8,18 +8,16 @@ in one transaction: a killed extraction leaves nothing behind, and the next run 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
 from tthc import warehouse
 from tthc.entities import Entity
-from tthc.pseudonymize import Pseudonymizer
+from tthc.pseudonymize import Pseudonymizer, nfc
 from tthc.source_client import SourceClient
 
 log = logging.getLogger(__name__)
@@ -36,12 +34,6 @@ class ExtractedBatch:
     checksum: str
 
 
-def _safe_record(entity: Entity, pseudonymizer: Pseudonymizer) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    if entity.name == "dossier":
-        return pseudonymizer.dossier
-    return pseudonymizer.reference
-
-
 def extract_to_raw(
     conn: psycopg.Connection,
     client: SourceClient,
@@ -51,7 +43,6 @@ def extract_to_raw(
     window_end: datetime | None = None,
     airflow_run_id: str | None = None,
 ) -> ExtractedBatch:
-    make_safe = _safe_record(entity, pseudonymizer)
     digest = hashlib.sha256()
     first_total: list[int] = []
 
@@ -72,12 +63,11 @@ def extract_to_raw(
             if not first_total:
                 first_total.append(page.total_elements)
             for record in page.records:
-                safe = make_safe(record)
-                payload = json.dumps(safe, ensure_ascii=False, sort_keys=True)
+                payload = pseudonymizer.serialize(entity.name, record)
                 digest.update(payload.encode())
                 ordinal += 1
-                key = safe.get(entity.key_field)
-                yield batch_id, ordinal, None if key in (None, "") else str(key), payload
+                key = record.get(entity.key_field)
+                yield batch_id, ordinal, None if key in (None, "") else nfc(str(key)), payload
 
     count = warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload"), rows())
     checksum = digest.hexdigest()

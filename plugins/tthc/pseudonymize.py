@@ -1,7 +1,7 @@
 """The edge where source records become safe to write: personal data replaced by a keyed hash,
 text normalized to Unicode NFC.
 
-Nothing downstream ever sees a plain personal value: ``raw`` stores records after this step.
+Nothing downstream ever sees a plain personal value: ``raw`` stores what ``serialize`` returns.
 The hash is keyed (HMAC-SHA256), so the same person gets the same token in every batch (counts of
 distinct applicants still work) but nobody without the key can test a guess.
 """
@@ -12,55 +12,18 @@ import hashlib
 import hmac
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 # Source field names, per entity: the only place that knows which fields carry personal data.
 PERSONAL_FIELDS: Mapping[str, frozenset[str]] = {
-    "dossier": frozenset(
-        {"ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "DiaChi", "TrichYeuHoSo"}
-    ),
+    "dossier": frozenset({"ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "DiaChi", "TrichYeuHoSo"}),
     "dossier.QuaTrinhXuLy": frozenset({"NguoiXuLy", "NoiDungXuLy"}),
-    "feedback": frozenset({"NoiDung", "NguoiGui", "SoDienThoai", "Email"}),
 }
 
 TOKEN_PREFIX = "pii:"
-
-
-class Pseudonymizer:
-    def __init__(self, key: bytes):
-        self._key = key
-
-    def token(self, value: str) -> str:
-        # 20 hex characters (80 bits) is unique enough for a province and keeps rows small.
-        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:20]
-        return TOKEN_PREFIX + digest
-
-    def _mask(self, value: Any) -> Any:
-        if value is None or value == "":
-            return value
-        return self.token(nfc(str(value)))
-
-    def dossier(self, record: dict[str, Any]) -> dict[str, Any]:
-        clean = normalize_text(record)
-        for name in PERSONAL_FIELDS["dossier"] & clean.keys():
-            clean[name] = self._mask(clean[name])
-        steps = clean.get("QuaTrinhXuLy")
-        if isinstance(steps, list):
-            for step in steps:
-                if isinstance(step, dict):
-                    for name in PERSONAL_FIELDS["dossier.QuaTrinhXuLy"] & step.keys():
-                        step[name] = self._mask(step[name])
-        return clean
-
-    def feedback(self, record: dict[str, Any]) -> dict[str, Any]:
-        clean = normalize_text(record)
-        for name in PERSONAL_FIELDS["feedback"] & clean.keys():
-            clean[name] = self._mask(clean[name])
-        return clean
-
-    def reference(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Units and procedures carry no personal data; they are only normalized."""
-        return normalize_text(record)
 
 
 def nfc(text: str) -> str:
@@ -68,12 +31,39 @@ def nfc(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def normalize_text(value: Any) -> Any:
-    """A copy of ``value`` with every string (keys included) in NFC."""
-    if isinstance(value, str):
-        return nfc(value)
-    if isinstance(value, dict):
-        return {nfc(k): normalize_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalize_text(v) for v in value]
-    return value
+class Pseudonymizer:
+    def __init__(self, key: bytes):
+        self._key = key
+        # Officials' names and common summaries repeat across thousands of dossiers.
+        self.token = lru_cache(maxsize=65_536)(self._token)
+
+    def _token(self, value: str) -> str:
+        # 20 hex characters (80 bits) is unique enough for a province and keeps rows small.
+        return TOKEN_PREFIX + hmac.digest(self._key, nfc(value).encode(), hashlib.sha256).hex()[:20]
+
+    def _mask(self, value: Any) -> Any:
+        return value if value is None or value == "" else self.token(str(value))
+
+    def dossier(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a dossier with its personal fields, its steps' included, replaced by tokens."""
+        safe = dict(record)
+        for name in PERSONAL_FIELDS["dossier"] & safe.keys():
+            safe[name] = self._mask(safe[name])
+        steps = safe.get("QuaTrinhXuLy")
+        if isinstance(steps, list):
+            step_fields = PERSONAL_FIELDS["dossier.QuaTrinhXuLy"]
+            safe["QuaTrinhXuLy"] = [
+                {k: self._mask(v) if k in step_fields else v for k, v in step.items()} if isinstance(step, dict)
+                else step
+                for step in steps
+            ]
+        return safe
+
+    def serialize(self, entity: str, record: dict[str, Any]) -> str:
+        """The record as it may be written anywhere: personal data masked, JSON text in NFC.
+
+        Normalizing the serialized text once covers every string, keys and nested lists included
+        (JSON's own syntax is ASCII, which NFC leaves alone).
+        """
+        safe = self.dossier(record) if entity == "dossier" else record
+        return nfc(orjson.dumps(safe, option=orjson.OPT_SORT_KEYS).decode())

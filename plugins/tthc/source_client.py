@@ -45,6 +45,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import requests
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
@@ -474,8 +475,9 @@ def _read_envelope(response: requests.Response, label: str) -> dict[str, Any]:
     if status >= 400:
         raise SourceRequestError(f"{label}: HTTP {status}: {_server_message(response)}")
     try:
-        body = response.json()
-    except ValueError:
+        # orjson: decoding pages is the client's largest cost at thousands of dossiers a second.
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         # A cut-off body or a proxy's HTML page: the next attempt usually gets the real answer.
         raise _TransientError(f"HTTP {status} with a body that is not JSON") from None
     if not isinstance(body, dict):

@@ -6,7 +6,7 @@ Heavy imports happen inside the functions so that parsing a DAG file stays cheap
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from tthc import indicators, warehouse
 from tthc.entities import ENTITIES
@@ -20,32 +20,31 @@ def migrate_warehouse() -> list[str]:
         return warehouse.migrate(conn)
 
 
-def extract(entity_name: str, window: Window | None = None, airflow_run_id: str | None = None) -> list[int]:
-    """Extract one entity into raw; incremental entities one batch per month of the window.
+def plan_windows(window: Window) -> list[dict[str, str]]:
+    """The extraction windows of a run: its window cut at month boundaries, so a backfill of a
+    year is twelve independent tasks that more workers finish sooner."""
+    return [part.as_dict() for part in window.monthly()]
 
-    Returns the raw batch ids, each committed on its own: a failure in month 5 keeps months 1-4
-    landed, and the retry extracts month 5 again into a new batch (raw is append-only).
+
+def extract(entity_name: str, window: dict[str, str] | None = None, airflow_run_id: str | None = None) -> int:
+    """Extract one entity (for one window, if incremental) into a new raw batch; returns its id.
+
+    Each batch is committed on its own: a failure in month 5 keeps months 1-4 landed, and the
+    retry extracts month 5 again into a new batch (raw is append-only).
     """
     from tthc.extract import extract_to_raw
     from tthc.pseudonymize import Pseudonymizer
     from tthc.settings import pseudonym_key
     from tthc.source_client import SourceClient, SourceSettings
+    from tthc.windows import parse_moment
 
     entity = ENTITIES[entity_name]
-    pseudonymizer = Pseudonymizer(pseudonym_key())
-    chunks = list(window.monthly()) if entity.incremental and window else [None]
-    batch_ids = []
-    with SourceClient(SourceSettings.from_airflow()) as client:
-        for chunk in chunks:
-            with warehouse.connect() as conn:
-                batch = extract_to_raw(
-                    conn, client, entity, pseudonymizer,
-                    window_start=chunk.start if chunk else None,
-                    window_end=chunk.end if chunk else None,
-                    airflow_run_id=airflow_run_id,
-                )
-            batch_ids.append(batch.batch_id)
-    return batch_ids
+    start = parse_moment(window["start"]) if window else None
+    end = parse_moment(window["end"]) if window else None
+    with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn:
+        batch = extract_to_raw(conn, client, entity, Pseudonymizer(pseudonym_key()),
+                               window_start=start, window_end=end, airflow_run_id=airflow_run_id)
+    return batch.batch_id
 
 
 def load(batch_id: int) -> dict:
@@ -80,3 +79,17 @@ def lookback() -> timedelta:
     from tthc.source_client import SourceSettings
 
     return timedelta(minutes=SourceSettings.from_airflow().lookback_minutes)
+
+
+def reconcile_with_source(days: int, end: str | None, max_share: float, max_absolute: int) -> dict:
+    from tthc.reconcile import ReconciliationError, describe, reconcile
+    from tthc.source_client import SourceClient, SourceSettings
+    from tthc.windows import LOCAL_TZ, parse_moment
+
+    end_day = parse_moment(end).date() if end else datetime.now(LOCAL_TZ).date()
+    first_day = end_day - timedelta(days=days)
+    with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn:
+        result = reconcile(conn, client, first_day, end_day, max_share=max_share, max_absolute=max_absolute)
+    if result.mismatches:
+        raise ReconciliationError(describe(result))
+    return {"first_day": str(first_day), "end_day": str(end_day), "unit_days": result.unit_days}

@@ -1,119 +1,202 @@
--- Refresh mart.indicator_value for every period (month, quarter, half, year) starting in
--- [%(period_from)s, %(period_to)s) — whole years, so every quarter/half/year is complete — for
--- every unit and its roll-up (sum of numerators and denominators, never an average of ratios).
+-- Rewrite mart.indicator_value for the periods of refresh_period (refresh_scope.sql), every
+-- indicator of indicators.md, every unit, both unit schemes:
+--   as_recorded  dossiers on their competent unit as it was; units valid during the period;
+--   current      history re-expressed on today's units through mart.unit_attribution (each old
+--                unit goes to exactly one unit of today, so nothing is counted twice).
+-- Roll-ups sum numerators and denominators over core.unit_closure, never average ratios.
+-- Additive indicators come from the monthly leaf aggregates; ON_TIME_766 adds the dossiers open at
+-- the period's end, the distinct-procedure and per-commune items and PAKN are computed per period.
 -- Runs in the caller's transaction: readers see the old rows or the new ones, never half.
 
-CREATE TEMP TABLE refreshed_indicator ON COMMIT DROP AS
-WITH bounds AS (
-    SELECT %(period_from)s::date AS period_from, %(period_to)s::date AS period_to
+CREATE TEMP TABLE period_end ON COMMIT DROP AS
+SELECT DISTINCT period_end, period_end::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS end_at
+FROM refresh_period;
+
+-- ON_TIME_766, second part: dossiers of D with a promised date open at the period's end
+-- ("received before the end, not finished before the end"), and those of them still on track
+-- (promised date not passed at the end, at most one supplement request). Open-at-an-instant is
+-- answered by the GiST index fact_dossier_open_interval_idx.
+CREATE TEMP TABLE open_at_end ON COMMIT DROP AS
+SELECT e.period_end, d.competent_unit_code AS unit_code,
+       count(*)                                                                  AS open_with_due,
+       count(*) FILTER (WHERE d.due_at >= e.end_at AND d.supplement_count <= 1)  AS open_on_track
+FROM period_end AS e
+JOIN core.fact_dossier AS d
+  ON tstzrange(d.received_at, CASE WHEN d.status IN (7, 8, 9, 10) THEN greatest(d.finished_at, d.received_at) END, '(]')
+     @> e.end_at
+WHERE d.due_at IS NOT NULL AND d.received_at IS NOT NULL AND d.status NOT IN (1, 3)
+  AND d.competent_unit_code IS NOT NULL
+GROUP BY e.period_end, d.competent_unit_code;
+ANALYZE open_at_end;
+
+-- Every unit of each scheme and period: as recorded, the units valid at some time in the period;
+-- current, today's units. Type and parent come from the current version of the unit.
+CREATE TEMP TABLE unit_grid ON COMMIT DROP AS
+SELECT p.period_type, p.period_start, 'as_recorded'::text AS unit_scheme, u.unit_code, u.unit_type, u.parent_code
+FROM refresh_period AS p
+JOIN core.dim_unit AS u
+  ON u.row_valid_to IS NULL
+ AND coalesce(u.valid_from, date '-infinity') < p.period_end
+ AND coalesce(u.valid_to, date 'infinity') >= p.period_start
+UNION ALL
+SELECT p.period_type, p.period_start, 'current', u.unit_code, u.unit_type, u.parent_code
+FROM refresh_period AS p
+JOIN core.dim_unit AS u
+  ON u.row_valid_to IS NULL AND (u.valid_to IS NULL OR u.valid_to >= current_date);
+ANALYZE unit_grid;
+
+-- Values per period and leaf unit (as recorded), before the schemes and the roll-up.
+CREATE TEMP TABLE leaf_value ON COMMIT DROP AS
+-- additive indicators and the finished part of ON_TIME_766: sums of the period's months
+SELECT p.period_type, p.period_start, a.unit_code, a.indicator_code,
+       sum(a.numerator) AS numerator, sum(a.denominator) AS denominator
+FROM refresh_period AS p
+JOIN mart.agg_unit_month AS a ON a.month >= p.period_start AND a.month < p.period_end
+WHERE a.indicator_code <> 'E_CERT_COPY'
+GROUP BY p.period_type, p.period_start, a.unit_code, a.indicator_code
+UNION ALL
+-- the open part of ON_TIME_766, judged at the period's end
+SELECT p.period_type, p.period_start, o.unit_code, 'ON_TIME_766', o.open_on_track, o.open_with_due
+FROM refresh_period AS p
+JOIN open_at_end AS o USING (period_end);
+ANALYZE leaf_value;
+
+-- Each leaf unit under each scheme: itself, or the unit of today that carries its history.
+CREATE TEMP TABLE scheme_unit ON COMMIT DROP AS
+SELECT 'as_recorded'::text AS unit_scheme, unit_code, unit_code AS scheme_unit_code FROM unit_map
+UNION ALL
+SELECT 'current', unit_code, current_unit_code FROM unit_map WHERE current_unit_code IS NOT NULL;
+ANALYZE scheme_unit;
+
+CREATE TEMP TABLE rolled_value ON COMMIT DROP AS
+-- additive indicators and ON_TIME_766: sums over every descendant
+SELECT v.period_type, v.period_start, s.unit_scheme, c.ancestor_code AS unit_code, v.indicator_code,
+       sum(v.numerator) AS numerator, sum(v.denominator) AS denominator
+FROM leaf_value AS v
+JOIN scheme_unit AS s ON s.unit_code = v.unit_code
+JOIN core.unit_closure AS c ON c.descendant_code = s.scheme_unit_code
+GROUP BY v.period_type, v.period_start, s.unit_scheme, c.ancestor_code, v.indicator_code;
+
+-- 3.5: distinct procedures over the whole period and every unit below (never summed).
+INSERT INTO rolled_value
+WITH procedure_at_unit AS (     -- first over the months, per unit: 12x fewer rows to roll up
+    SELECT p.period_type, p.period_start, s.unit_scheme, s.scheme_unit_code, a.procedure_code,
+           bool_or(a.fee_procedure) AS fee_procedure, bool_or(a.with_fee_line) AS with_fee_line,
+           bool_or(a.paid_online) AS paid_online
+    FROM refresh_period AS p
+    JOIN mart.agg_unit_month_procedure AS a ON a.month >= p.period_start AND a.month < p.period_end
+    JOIN scheme_unit AS s ON s.unit_code = a.unit_code
+    GROUP BY p.period_type, p.period_start, s.unit_scheme, s.scheme_unit_code, a.procedure_code
 ),
-received_dossier AS (   -- D: not deleted (deleted dossiers are not in the facts), actually received
-    SELECT d.competent_unit_code AS unit_code,
-           d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS received_local,
-           d.finished_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS finished_local,
-           d.status, d.timeliness, d.online_payment, d.has_positive_fee, d.has_electronic_result
-    FROM core.fact_dossier AS d, bounds
-    WHERE d.received_at IS NOT NULL
-      AND d.status NOT IN (1, 3)
-      AND (d.received_at >= bounds.period_from::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-           OR d.finished_at >= bounds.period_from::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
-      AND d.received_at < bounds.period_to::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-),
-received_monthly AS (
-    SELECT unit_code,
-           date_trunc('month', received_local)::date                              AS month,
-           count(*)                                                               AS received,
-           count(*) FILTER (WHERE has_positive_fee)                               AS received_with_fee,
-           count(*) FILTER (WHERE has_positive_fee AND online_payment IN (1, 2))  AS paid_online
-    FROM received_dossier, bounds
-    WHERE received_local >= bounds.period_from AND received_local < bounds.period_to
-    GROUP BY 1, 2
-),
-finished_monthly AS (
-    SELECT unit_code,
-           date_trunc('month', finished_local)::date                                AS month,
-           count(*)                                                                 AS finished,
-           count(*) FILTER (WHERE timeliness IS NOT NULL)                           AS finished_with_due,
-           count(*) FILTER (WHERE timeliness IN ('early', 'on_time'))               AS on_time,
-           count(*) FILTER (WHERE status IN (9, 10))                                AS completed,
-           count(*) FILTER (WHERE status IN (9, 10) AND has_electronic_result)      AS completed_digitized
-    FROM received_dossier, bounds
-    WHERE status IN (7, 8, 9, 10)
-      AND finished_local >= bounds.period_from AND finished_local < bounds.period_to
-    GROUP BY 1, 2
-),
-monthly AS (
-    SELECT coalesce(r.unit_code, f.unit_code) AS unit_code,
-           coalesce(r.month, f.month)         AS month,
-           coalesce(r.received, 0)            AS received,
-           coalesce(r.received_with_fee, 0)   AS received_with_fee,
-           coalesce(r.paid_online, 0)         AS paid_online,
-           coalesce(f.finished, 0)            AS finished,
-           coalesce(f.finished_with_due, 0)   AS finished_with_due,
-           coalesce(f.on_time, 0)             AS on_time,
-           coalesce(f.completed, 0)           AS completed,
-           coalesce(f.completed_digitized, 0) AS completed_digitized
-    FROM received_monthly AS r
-    FULL JOIN finished_monthly AS f ON f.unit_code = r.unit_code AND f.month = r.month
-),
-by_period AS (
-    SELECT period.period_type, period.period_start, monthly.*
-    FROM monthly
-    CROSS JOIN LATERAL (VALUES
-        ('month',   monthly.month),
-        ('quarter', date_trunc('quarter', monthly.month)::date),
-        ('half',    make_date(extract(year FROM monthly.month)::int,
-                              CASE WHEN extract(month FROM monthly.month) <= 6 THEN 1 ELSE 7 END, 1)),
-        ('year',    date_trunc('year', monthly.month)::date)
-    ) AS period (period_type, period_start)
-),
-rolled_up AS (
-    SELECT p.period_type, p.period_start, closure.ancestor_code AS unit_code,
-           sum(p.received) AS received, sum(p.received_with_fee) AS received_with_fee,
-           sum(p.paid_online) AS paid_online, sum(p.finished) AS finished,
-           sum(p.finished_with_due) AS finished_with_due, sum(p.on_time) AS on_time,
-           sum(p.completed) AS completed, sum(p.completed_digitized) AS completed_digitized
-    FROM by_period AS p
-    JOIN core.unit_closure AS closure ON closure.descendant_code = p.unit_code
-    GROUP BY 1, 2, 3
-),
-period_grid AS (    -- every period of the range, so a unit with no dossier reads 0, not nothing
-    SELECT kind.period_type, start::date AS period_start,
-           (start + kind.length)::date AS period_end
-    FROM bounds
-    CROSS JOIN (VALUES ('month', interval '1 month'), ('quarter', interval '3 months'),
-                       ('half', interval '6 months'), ('year', interval '1 year')) AS kind (period_type, length)
-    CROSS JOIN LATERAL generate_series(bounds.period_from, bounds.period_to - kind.length, kind.length) AS start
-),
-unit_grid AS (      -- units as recorded: those valid at some point of the period
-    SELECT grid.period_type, grid.period_start, unit.unit_code
-    FROM period_grid AS grid
-    JOIN core.dim_unit AS unit
-      ON unit.row_valid_to IS NULL
-     AND coalesce(unit.valid_from, date '-infinity') < grid.period_end
-     AND coalesce(unit.valid_to, date 'infinity') >= grid.period_start
+procedure_in_period AS (        -- then over the units below each unit
+    SELECT u.period_type, u.period_start, u.unit_scheme, c.ancestor_code AS unit_code, u.procedure_code,
+           bool_or(u.fee_procedure) AS fee_procedure, bool_or(u.with_fee_line) AS with_fee_line,
+           bool_or(u.paid_online) AS paid_online
+    FROM procedure_at_unit AS u
+    JOIN core.unit_closure AS c ON c.descendant_code = u.scheme_unit_code
+    GROUP BY u.period_type, u.period_start, u.unit_scheme, c.ancestor_code, u.procedure_code
 )
-SELECT grid.period_type, grid.period_start, grid.unit_code, 'as_recorded'::text AS unit_scheme,
-       measure.indicator_code, measure.numerator, measure.denominator
-FROM unit_grid AS grid
-LEFT JOIN rolled_up AS value USING (period_type, period_start, unit_code)
+SELECT period_type, period_start, unit_scheme, unit_code, m.indicator_code, m.numerator, m.denominator
+FROM (
+    SELECT period_type, period_start, unit_scheme, unit_code,
+           count(*) FILTER (WHERE fee_procedure AND with_fee_line) AS fee_data,
+           count(*) FILTER (WHERE fee_procedure)                   AS fee_procedures,
+           count(*) FILTER (WHERE paid_online)                     AS paid_online,
+           count(*) FILTER (WHERE with_fee_line)                   AS with_fee_line
+    FROM procedure_in_period
+    GROUP BY period_type, period_start, unit_scheme, unit_code
+) AS counted
 CROSS JOIN LATERAL (VALUES
-    ('RECEIVED',         coalesce(value.received, 0),            NULL::numeric),
-    ('FINISHED',         coalesce(value.finished, 0),            NULL),
-    ('ON_TIME_FINISHED', coalesce(value.on_time, 0),             coalesce(value.finished_with_due, 0)),
-    ('RESULT_DIGITIZED', coalesce(value.completed_digitized, 0), coalesce(value.completed, 0)),
-    ('ONLINE_PAYMENT',   coalesce(value.paid_online, 0),         coalesce(value.received_with_fee, 0))
-) AS measure (indicator_code, numerator, denominator);
+    ('TTHC_WITH_FEE_DATA', counted.fee_data::numeric,    counted.fee_procedures::numeric),
+    ('TTHC_PAID_ONLINE',   counted.paid_online::numeric, counted.with_fee_line::numeric)
+) AS m (indicator_code, numerator, denominator);
 
-DELETE FROM mart.indicator_value
-WHERE unit_scheme = 'as_recorded'
-  AND period_start >= %(period_from)s::date AND period_start < %(period_to)s::date
-  AND indicator_code IN (SELECT DISTINCT indicator_code FROM refreshed_indicator);
+-- 4.6: communes under the unit (those of the grid: valid in the period as recorded, today's in
+-- the current scheme) that finished an e-certified-copy dossier in the period.
+INSERT INTO rolled_value
+WITH offering AS (
+    SELECT DISTINCT p.period_type, p.period_start, s.unit_scheme, s.scheme_unit_code AS unit_code
+    FROM refresh_period AS p
+    JOIN mart.agg_unit_month AS a
+      ON a.month >= p.period_start AND a.month < p.period_end
+     AND a.indicator_code = 'E_CERT_COPY' AND a.numerator > 0
+    JOIN scheme_unit AS s ON s.unit_code = a.unit_code
+)
+SELECT g.period_type, g.period_start, g.unit_scheme, c.ancestor_code, 'E_CERT_COPY',
+       count(o.unit_code), count(*)
+FROM unit_grid AS g
+JOIN core.unit_closure AS c ON c.descendant_code = g.unit_code
+LEFT JOIN offering AS o USING (period_type, period_start, unit_scheme, unit_code)
+WHERE g.unit_type = 'XA'
+GROUP BY g.period_type, g.period_start, g.unit_scheme, c.ancestor_code;
 
+-- 5.2 and 5.3: PAKN received in the period; "handled in time" = handled by HanXuLy; "open in
+-- time" = not handled by the period's end and HanXuLy not passed at the end.
+INSERT INTO rolled_value
+WITH pakn AS (
+    SELECT p.period_type, p.period_start, f.unit_code,
+           (f.handled_at IS NOT NULL AND f.handled_at <= f.deadline_at)
+           OR ((f.handled_at IS NULL OR f.handled_at >= e.end_at) AND f.deadline_at >= e.end_at) AS in_time,
+           f.satisfied
+    FROM refresh_period AS p
+    JOIN period_end AS e USING (period_end)
+    JOIN core.fact_feedback AS f
+      ON f.received_at >= p.period_start::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+     AND f.received_at < e.end_at
+    WHERE f.unit_code IS NOT NULL
+)
+SELECT pakn.period_type, pakn.period_start, s.unit_scheme, c.ancestor_code, m.indicator_code,
+       sum(m.numerator), count(*)
+FROM pakn
+JOIN scheme_unit AS s ON s.unit_code = pakn.unit_code
+JOIN core.unit_closure AS c ON c.descendant_code = s.scheme_unit_code
+CROSS JOIN LATERAL (VALUES
+    ('PAKN_ON_TIME',      CASE WHEN pakn.in_time IS TRUE THEN 1 ELSE 0 END),
+    ('PAKN_SATISFACTION', CASE WHEN pakn.in_time IS TRUE AND pakn.satisfied IS DISTINCT FROM 0 THEN 1 ELSE 0 END)
+) AS m (indicator_code, numerator)
+GROUP BY pakn.period_type, pakn.period_start, s.unit_scheme, c.ancestor_code, m.indicator_code;
+
+ANALYZE rolled_value;
+
+-- As recorded, a unit dissolved before the period still gets a row when its dossiers count in the
+-- period (received before 2025-07-01 by an old commune, finished in July): its parent's total
+-- includes them, so the unit must show them too.
+INSERT INTO unit_grid (period_type, period_start, unit_scheme, unit_code, unit_type, parent_code)
+SELECT DISTINCT v.period_type, v.period_start, v.unit_scheme, v.unit_code, u.unit_type, u.parent_code
+FROM rolled_value AS v
+JOIN core.dim_unit AS u ON u.unit_code = v.unit_code AND u.row_valid_to IS NULL
+WHERE v.unit_scheme = 'as_recorded'
+  AND (v.numerator <> 0 OR v.denominator <> 0)
+  AND NOT EXISTS (SELECT 1 FROM unit_grid AS g
+                  WHERE g.period_type = v.period_type AND g.period_start = v.period_start
+                    AND g.unit_scheme = v.unit_scheme AND g.unit_code = v.unit_code);
+
+DELETE FROM mart.indicator_value AS v
+USING refresh_period AS p
+WHERE v.period_type = p.period_type AND v.period_start = p.period_start;
+
+-- Every grid unit gets every indicator: a unit without dossiers reads 0 (ratio NULL), not nothing.
 INSERT INTO mart.indicator_value (period_type, period_start, unit_code, unit_scheme, indicator_code,
-                                  numerator, denominator, ratio)
-SELECT period_type, period_start, unit_code, unit_scheme, indicator_code, numerator, denominator,
-       numerator / nullif(denominator, 0)
-FROM refreshed_indicator;
+                                  numerator, denominator, ratio, score, max_score, rule_version, computed_at)
+SELECT g.period_type, g.period_start, g.unit_code, g.unit_scheme, i.indicator_code,
+       coalesce(v.numerator, 0),
+       CASE WHEN i.kind = 'count' THEN NULL ELSE coalesce(v.denominator, 0) END,
+       CASE WHEN i.kind <> 'count' THEN v.numerator / nullif(v.denominator, 0) END,
+       mart.apply_scoring_rule(r.rule_kind, r.max_points, r.threshold, r.full_when_empty,
+                               coalesce(v.numerator, 0), coalesce(v.denominator, 0)),
+       r.max_points, r.rule_version, now()
+FROM unit_grid AS g
+JOIN refresh_period AS p USING (period_type, period_start)
+CROSS JOIN mart.indicator AS i
+LEFT JOIN rolled_value AS v
+       ON v.period_type = g.period_type AND v.period_start = g.period_start
+      AND v.unit_scheme = g.unit_scheme AND v.unit_code = g.unit_code AND v.indicator_code = i.indicator_code
+LEFT JOIN mart.scoring_rule AS r
+       ON r.indicator_code = i.indicator_code
+      AND r.valid_from <= p.scored_on AND (r.valid_to IS NULL OR r.valid_to > p.scored_on);
 
-SELECT count(*) FROM refreshed_indicator;
+-- fresh statistics for the scorecard and rank-gap steps that read these rows next
+ANALYZE mart.indicator_value;
+
+SELECT count(*) FROM mart.indicator_value AS v
+JOIN refresh_period AS p ON v.period_type = p.period_type AND v.period_start = p.period_start;

@@ -5,67 +5,81 @@ DELETE FROM staging.dossier WHERE batch_id = %(batch_id)s;
 
 INSERT INTO staging.dossier
 WITH source AS (
-    SELECT batch_id, ordinal, payload AS p
-    FROM raw.record
-    WHERE batch_id = %(batch_id)s
+    -- One jsonb_to_record call reads every field; numbers arrive as their text.
+    SELECT r.batch_id, r.ordinal, md5(r.payload::text) AS payload_hash, f.*
+    FROM raw.record AS r
+    CROSS JOIN LATERAL jsonb_to_record(r.payload) AS f (
+        "MaHoSo" text, "MaTTHC" text, "TenTTHC" text, "MaLinhVuc" text, "TenLinhVuc" text,
+        "MaDonViTiepNhan" text, "MaDonViXuLy" text, "KenhThucHien" text, "LoaiDoiTuong" text,
+        "ChuHoSo" text, "SoGiayToChuHoSo" text, "SoDienThoai" text, "Email" text, "DiaChi" text,
+        "TrichYeuHoSo" text, "NgayNopHoSo" text, "NgayTiepNhan" text, "NgayHenTra" text,
+        "NgayKetThucXuLy" text, "NgayTra" text, "NgayTuChoi" text, "TrangThaiHoSo" text,
+        "HoSoCoThanhPhanSoHoa" text, "TaiKhoanDuocXacThucVoiVNeID" text, "DuocThanhToanTrucTuyen" text,
+        "DongBoDVCQG" text, "CoPhieuXinLoi" text, "KetQuaDanhGia" text, "DaXoa" text, "NgayCapNhat" text
+    )
+    WHERE r.batch_id = %(batch_id)s
+),
+parsed AS (
+    -- Each date is parsed once; "unreadable" below = present in the source but NULL here.
+    SELECT source.*,
+           staging.parse_source_timestamp("NgayNopHoSo")     AS submitted_at,
+           staging.parse_source_timestamp("NgayTiepNhan")    AS received_at,
+           staging.parse_source_timestamp("NgayHenTra")      AS due_at,
+           staging.parse_source_timestamp("NgayKetThucXuLy") AS finished_at,
+           staging.parse_source_timestamp("NgayTra")         AS returned_at,
+           staging.parse_source_timestamp("NgayTuChoi")      AS refused_at,
+           staging.parse_source_timestamp("NgayCapNhat")     AS source_updated_at
+    FROM source
 )
 SELECT
     batch_id,
     ordinal,
-    staging.nullif_blank(p->>'MaHoSo')                       AS dossier_code,
-    staging.nullif_blank(p->>'MaTTHC')                       AS procedure_code,
-    staging.nullif_blank(p->>'TenTTHC')                      AS procedure_name,
-    staging.nullif_blank(p->>'MaLinhVuc')                    AS field_code,
-    staging.nullif_blank(p->>'TenLinhVuc')                   AS field_name,
-    staging.nullif_blank(p->>'MaDonViTiepNhan')              AS receiving_unit_code,
-    staging.nullif_blank(p->>'MaDonViXuLy')                  AS competent_unit_code,
-    staging.parse_source_int(p->>'KenhThucHien')             AS channel,
-    staging.parse_source_int(p->>'LoaiDoiTuong')             AS applicant_type,
-    staging.nullif_blank(p->>'ChuHoSo')                      AS applicant_name_token,
-    staging.nullif_blank(p->>'SoGiayToChuHoSo')              AS applicant_id_token,
-    staging.nullif_blank(p->>'SoDienThoai')                  AS applicant_phone_token,
-    staging.nullif_blank(p->>'Email')                        AS applicant_email_token,
-    staging.nullif_blank(p->>'DiaChi')                       AS applicant_address_token,
-    staging.nullif_blank(p->>'TrichYeuHoSo')                 AS summary_token,
-    staging.parse_source_timestamp(p->>'NgayNopHoSo')        AS submitted_at,
-    staging.parse_source_timestamp(p->>'NgayTiepNhan')       AS received_at,
-    staging.parse_source_timestamp(p->>'NgayHenTra')         AS due_at,
-    staging.parse_source_timestamp(p->>'NgayKetThucXuLy')    AS finished_at,
-    staging.parse_source_timestamp(p->>'NgayTra')            AS returned_at,
-    staging.parse_source_timestamp(p->>'NgayTuChoi')         AS refused_at,
-    staging.parse_source_int(p->>'TrangThaiHoSo')            AS status,
-    staging.parse_source_int(p->>'HoSoCoThanhPhanSoHoa')     AS has_digitized_component,
-    staging.parse_source_int(p->>'TaiKhoanDuocXacThucVoiVNeID') AS vneid_verified,
-    staging.parse_source_int(p->>'DuocThanhToanTrucTuyen')   AS online_payment,
-    staging.parse_source_int(p->>'DongBoDVCQG')              AS synced_to_portal,
-    staging.parse_source_int(p->>'CoPhieuXinLoi')            AS has_apology,
-    staging.parse_source_int(p->>'KetQuaDanhGia')            AS rating,
-    staging.parse_source_int(p->>'DaXoa')                    AS is_deleted,
-    staging.parse_source_timestamp(p->>'NgayCapNhat')        AS source_updated_at,
-    ARRAY(
-        SELECT field FROM (VALUES
-            ('NgayNopHoSo',     staging.is_unreadable_timestamp(p->>'NgayNopHoSo')),
-            ('NgayTiepNhan',    staging.is_unreadable_timestamp(p->>'NgayTiepNhan')),
-            ('NgayHenTra',      staging.is_unreadable_timestamp(p->>'NgayHenTra')),
-            ('NgayKetThucXuLy', staging.is_unreadable_timestamp(p->>'NgayKetThucXuLy')),
-            ('NgayTra',         staging.is_unreadable_timestamp(p->>'NgayTra')),
-            ('NgayTuChoi',      staging.is_unreadable_timestamp(p->>'NgayTuChoi')),
-            ('NgayCapNhat',     staging.is_unreadable_timestamp(p->>'NgayCapNhat')),
-            ('KenhThucHien',    staging.is_unreadable_int(p->>'KenhThucHien')),
-            ('LoaiDoiTuong',    staging.is_unreadable_int(p->>'LoaiDoiTuong')),
-            ('TrangThaiHoSo',   staging.is_unreadable_int(p->>'TrangThaiHoSo')),
-            ('HoSoCoThanhPhanSoHoa', staging.is_unreadable_int(p->>'HoSoCoThanhPhanSoHoa')),
-            ('TaiKhoanDuocXacThucVoiVNeID', staging.is_unreadable_int(p->>'TaiKhoanDuocXacThucVoiVNeID')),
-            ('DuocThanhToanTrucTuyen', staging.is_unreadable_int(p->>'DuocThanhToanTrucTuyen')),
-            ('DongBoDVCQG',     staging.is_unreadable_int(p->>'DongBoDVCQG')),
-            ('CoPhieuXinLoi',   staging.is_unreadable_int(p->>'CoPhieuXinLoi')),
-            ('KetQuaDanhGia',   staging.is_unreadable_int(p->>'KetQuaDanhGia')),
-            ('DaXoa',           staging.is_unreadable_int(p->>'DaXoa'))
-        ) AS checked (field, unreadable)
-        WHERE unreadable
-    )                                                        AS unreadable_fields,
-    md5(p::text)                                             AS payload_hash
-FROM source;
+    staging.nullif_blank("MaHoSo")                       AS dossier_code,
+    staging.nullif_blank("MaTTHC")                       AS procedure_code,
+    staging.nullif_blank("TenTTHC")                      AS procedure_name,
+    staging.nullif_blank("MaLinhVuc")                    AS field_code,
+    staging.nullif_blank("TenLinhVuc")                   AS field_name,
+    staging.nullif_blank("MaDonViTiepNhan")              AS receiving_unit_code,
+    staging.nullif_blank("MaDonViXuLy")                  AS competent_unit_code,
+    staging.parse_source_int("KenhThucHien")             AS channel,
+    staging.parse_source_int("LoaiDoiTuong")             AS applicant_type,
+    staging.nullif_blank("ChuHoSo")                      AS applicant_name_token,
+    staging.nullif_blank("SoGiayToChuHoSo")              AS applicant_id_token,
+    staging.nullif_blank("SoDienThoai")                  AS applicant_phone_token,
+    staging.nullif_blank("Email")                        AS applicant_email_token,
+    staging.nullif_blank("DiaChi")                       AS applicant_address_token,
+    staging.nullif_blank("TrichYeuHoSo")                 AS summary_token,
+    submitted_at, received_at, due_at, finished_at, returned_at, refused_at,
+    staging.parse_source_int("TrangThaiHoSo")            AS status,
+    staging.parse_source_int("HoSoCoThanhPhanSoHoa")     AS has_digitized_component,
+    staging.parse_source_int("TaiKhoanDuocXacThucVoiVNeID") AS vneid_verified,
+    staging.parse_source_int("DuocThanhToanTrucTuyen")   AS online_payment,
+    staging.parse_source_int("DongBoDVCQG")              AS synced_to_portal,
+    staging.parse_source_int("CoPhieuXinLoi")            AS has_apology,
+    staging.parse_source_int("KetQuaDanhGia")            AS rating,
+    staging.parse_source_int("DaXoa")                    AS is_deleted,
+    source_updated_at,
+    array_remove(ARRAY[
+        CASE WHEN staging.nullif_blank("NgayNopHoSo") IS NOT NULL AND submitted_at IS NULL THEN 'NgayNopHoSo' END,
+        CASE WHEN staging.nullif_blank("NgayTiepNhan") IS NOT NULL AND received_at IS NULL THEN 'NgayTiepNhan' END,
+        CASE WHEN staging.nullif_blank("NgayHenTra") IS NOT NULL AND due_at IS NULL THEN 'NgayHenTra' END,
+        CASE WHEN staging.nullif_blank("NgayKetThucXuLy") IS NOT NULL AND finished_at IS NULL THEN 'NgayKetThucXuLy' END,
+        CASE WHEN staging.nullif_blank("NgayTra") IS NOT NULL AND returned_at IS NULL THEN 'NgayTra' END,
+        CASE WHEN staging.nullif_blank("NgayTuChoi") IS NOT NULL AND refused_at IS NULL THEN 'NgayTuChoi' END,
+        CASE WHEN staging.nullif_blank("NgayCapNhat") IS NOT NULL AND source_updated_at IS NULL THEN 'NgayCapNhat' END,
+        CASE WHEN staging.is_unreadable_int("KenhThucHien") THEN 'KenhThucHien' END,
+        CASE WHEN staging.is_unreadable_int("LoaiDoiTuong") THEN 'LoaiDoiTuong' END,
+        CASE WHEN staging.is_unreadable_int("TrangThaiHoSo") THEN 'TrangThaiHoSo' END,
+        CASE WHEN staging.is_unreadable_int("HoSoCoThanhPhanSoHoa") THEN 'HoSoCoThanhPhanSoHoa' END,
+        CASE WHEN staging.is_unreadable_int("TaiKhoanDuocXacThucVoiVNeID") THEN 'TaiKhoanDuocXacThucVoiVNeID' END,
+        CASE WHEN staging.is_unreadable_int("DuocThanhToanTrucTuyen") THEN 'DuocThanhToanTrucTuyen' END,
+        CASE WHEN staging.is_unreadable_int("DongBoDVCQG") THEN 'DongBoDVCQG' END,
+        CASE WHEN staging.is_unreadable_int("CoPhieuXinLoi") THEN 'CoPhieuXinLoi' END,
+        CASE WHEN staging.is_unreadable_int("KetQuaDanhGia") THEN 'KetQuaDanhGia' END,
+        CASE WHEN staging.is_unreadable_int("DaXoa") THEN 'DaXoa' END
+    ], NULL)                                             AS unreadable_fields,
+    payload_hash
+FROM parsed;
 
 DELETE FROM staging.dossier_document WHERE batch_id = %(batch_id)s;
 INSERT INTO staging.dossier_document
@@ -110,26 +124,29 @@ WHERE r.batch_id = %(batch_id)s;
 
 DELETE FROM staging.dossier_supplement WHERE batch_id = %(batch_id)s;
 INSERT INTO staging.dossier_supplement
-SELECT r.batch_id, r.ordinal, item.position::int,
-       staging.nullif_blank(item.value->>'HoSoBoSungId'),
-       staging.parse_source_timestamp(item.value->>'NgayBoSung'),
-       staging.parse_source_timestamp(item.value->>'NgayTiepNhanBoSung'),
-       staging.parse_source_timestamp(item.value->>'NgayHenTraTruoc'),
-       staging.parse_source_timestamp(item.value->>'NgayHenTraMoi'),
-       ARRAY(
-           SELECT field FROM (VALUES
-               ('NgayBoSung',         staging.is_unreadable_timestamp(item.value->>'NgayBoSung')),
-               ('NgayTiepNhanBoSung', staging.is_unreadable_timestamp(item.value->>'NgayTiepNhanBoSung')),
-               ('NgayHenTraTruoc',    staging.is_unreadable_timestamp(item.value->>'NgayHenTraTruoc')),
-               ('NgayHenTraMoi',      staging.is_unreadable_timestamp(item.value->>'NgayHenTraMoi'))
-           ) AS checked (field, unreadable)
-           WHERE unreadable
-       )
-FROM raw.record r
-CROSS JOIN LATERAL jsonb_array_elements(
-    CASE jsonb_typeof(r.payload->'DanhSachHoSoBoSung') WHEN 'array' THEN r.payload->'DanhSachHoSoBoSung' ELSE '[]' END
-) WITH ORDINALITY AS item (value, position)
-WHERE r.batch_id = %(batch_id)s;
+SELECT batch_id, ordinal, position, supplement_id, requested_at, answered_at, due_before, due_after,
+       array_remove(ARRAY[
+           CASE WHEN staging.nullif_blank("NgayBoSung") IS NOT NULL AND requested_at IS NULL THEN 'NgayBoSung' END,
+           CASE WHEN staging.nullif_blank("NgayTiepNhanBoSung") IS NOT NULL AND answered_at IS NULL THEN 'NgayTiepNhanBoSung' END,
+           CASE WHEN staging.nullif_blank("NgayHenTraTruoc") IS NOT NULL AND due_before IS NULL THEN 'NgayHenTraTruoc' END,
+           CASE WHEN staging.nullif_blank("NgayHenTraMoi") IS NOT NULL AND due_after IS NULL THEN 'NgayHenTraMoi' END
+       ], NULL)
+FROM (
+    SELECT r.batch_id, r.ordinal, item.position::int AS position,
+           staging.nullif_blank(f."HoSoBoSungId") AS supplement_id,
+           f."NgayBoSung", f."NgayTiepNhanBoSung", f."NgayHenTraTruoc", f."NgayHenTraMoi",
+           staging.parse_source_timestamp(f."NgayBoSung")         AS requested_at,
+           staging.parse_source_timestamp(f."NgayTiepNhanBoSung") AS answered_at,
+           staging.parse_source_timestamp(f."NgayHenTraTruoc")    AS due_before,
+           staging.parse_source_timestamp(f."NgayHenTraMoi")      AS due_after
+    FROM raw.record r
+    CROSS JOIN LATERAL jsonb_array_elements(
+        CASE jsonb_typeof(r.payload->'DanhSachHoSoBoSung') WHEN 'array' THEN r.payload->'DanhSachHoSoBoSung' ELSE '[]' END
+    ) WITH ORDINALITY AS item (value, position)
+    CROSS JOIN LATERAL jsonb_to_record(item.value) AS f (
+        "HoSoBoSungId" text, "NgayBoSung" text, "NgayTiepNhanBoSung" text, "NgayHenTraTruoc" text, "NgayHenTraMoi" text)
+    WHERE r.batch_id = %(batch_id)s
+) AS supplement;
 
 DELETE FROM staging.dossier_step WHERE batch_id = %(batch_id)s;
 INSERT INTO staging.dossier_step

@@ -1,0 +1,197 @@
+"""Alerts that reach people: e-mail through the Airflow SMTP connection ``smtp_default`` and a JSON
+webhook (Slack-compatible ``{"text": ...}``) through the HTTP connection ``tthc_alert_webhook``.
+
+Either channel may be left unconfigured: it is skipped, without error. A configured channel that
+fails is logged, never raised: an alert must not hide the failure it reports.
+
+- ``send_alert(subject, body_lines, ...)``: for any caller (batch rules, freshness, mart checks, the
+  reconciliation).
+- ``FailureNotifier``: an Airflow notifier for ``on_failure_callback``. Airflow calls it once,
+  after the last retry (``on_retry_callback`` is left unset on purpose: one failure, one alert).
+
+SMTP connection: host, port, login/password; extra ``from_email``, ``to`` (comma-separated),
+``disable_tls``, ``disable_ssl`` (the smtp provider's names). Recipients: env
+``TTHC_ALERT_EMAIL_TO``, else extra ``to``, else ``alerts.email_to`` of the thresholds file.
+Webhook connection: ``schema://host:port`` plus extra ``endpoint`` (path), or the whole URL in
+``host``; extra ``headers`` (dict) is sent as is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import smtplib
+import ssl
+import urllib.request
+from collections.abc import Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from tthc.settings import SMTP_CONN_ID, WEBHOOK_CONN_ID, ConnectionFields, get_connection
+
+log = logging.getLogger(__name__)
+
+
+class AlertDetails:
+    """Mixin for exceptions that know how to describe themselves in an alert."""
+
+    alert_subject: str = ""
+    alert_lines: Sequence[str] = ()
+
+
+def _bool(value: Any) -> bool:
+    return str(value).lower() in {"1", "true", "yes", "on"}
+
+
+def _recipients(conn: ConnectionFields) -> list[str]:
+    configured = os.environ.get("TTHC_ALERT_EMAIL_TO") or conn.extra.get("to") or ""
+    if isinstance(configured, str):
+        configured = [part.strip() for part in configured.split(",") if part.strip()]
+    if not configured:
+        from tthc.quality.batch_rules import thresholds
+
+        configured = list(thresholds().get("alerts", {}).get("email_to", []))
+    return list(configured)
+
+
+def _send_email(conn: ConnectionFields, subject: str, text: str) -> bool:
+    to = _recipients(conn)
+    if not to:
+        log.warning("connection %s has no recipients (extra.to / TTHC_ALERT_EMAIL_TO): e-mail skipped", conn.conn_id)
+        return False
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = conn.extra.get("from_email") or conn.login or "tthc-pipeline@localhost"
+    message["To"] = ", ".join(to)
+    message.set_content(text)
+    timeout = float(conn.extra.get("timeout", 30))
+    use_ssl = not _bool(conn.extra.get("disable_ssl", True)) and conn.port == 465
+    host, port = conn.host or "localhost", conn.port or (465 if use_ssl else 25)
+    client_class = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
+    with client_class(host, port, timeout=timeout) as client:
+        if not use_ssl and not _bool(conn.extra.get("disable_tls", False)):
+            client.ehlo()
+            if client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
+        if conn.login and conn.password:
+            client.login(conn.login, conn.password)
+        client.send_message(message)
+    return True
+
+
+def _webhook_url(conn: ConnectionFields) -> str:
+    host = conn.host or ""
+    if "://" in host:
+        base = host
+    else:
+        base = f"{conn.schema or 'https'}://{host}" + (f":{conn.port}" if conn.port else "")
+    endpoint = conn.extra.get("endpoint", "")
+    return base.rstrip("/") + ("/" + endpoint.lstrip("/") if endpoint else "")
+
+
+def _send_webhook(conn: ConnectionFields, subject: str, text: str) -> bool:
+    body = json.dumps({"text": f"*{subject}*\n{text}"}, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", **conn.extra.get("headers", {})}
+    request = urllib.request.Request(_webhook_url(conn), data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=float(conn.extra.get("timeout", 30))) as response:
+        return 200 <= response.status < 300
+
+
+def send_alert(subject: str, body_lines: Sequence[str], *, smtp_conn_id: str = SMTP_CONN_ID,
+               webhook_conn_id: str = WEBHOOK_CONN_ID) -> dict[str, bool | None]:
+    """Send one alert on every configured channel. Returns channel -> True (sent), False (failed)
+    or None (not configured)."""
+    text = "\n".join(str(line) for line in body_lines)
+    outcome: dict[str, bool | None] = {}
+    for channel, conn_id, send in (("email", smtp_conn_id, _send_email), ("webhook", webhook_conn_id, _send_webhook)):
+        try:
+            conn = get_connection(conn_id, required=False)
+        except Exception:
+            log.exception("alert channel %s: connection %s is malformed", channel, conn_id)
+            outcome[channel] = False
+            continue
+        if conn is None or not conn.host:
+            log.info("alert channel %s: connection %s not configured, skipped", channel, conn_id)
+            outcome[channel] = None
+            continue
+        try:
+            outcome[channel] = send(conn, subject, text)
+        except Exception:
+            log.exception("alert channel %s (%s) failed", channel, conn_id)
+            outcome[channel] = False
+    log.info("alert %r: %s", subject, outcome)
+    return outcome
+
+
+# Airflow ---------------------------------------------------------------------------------------
+
+
+def _log_location(context: dict) -> list[str]:
+    ti = context.get("ti") or context.get("task_instance")
+    lines = []
+    with contextlib.suppress(Exception):  # the URL needs [api] base_url; the path below is always there
+        lines.append(f"Task log: {ti.log_url}")
+    home = os.environ.get("AIRFLOW_HOME", "~/airflow")
+    map_part = f"map_index={ti.map_index}/" if getattr(ti, "map_index", -1) not in (-1, None) else ""
+    lines.append(
+        f"Log file: {home}/logs/dag_id={ti.dag_id}/run_id={ti.run_id}/task_id={ti.task_id}/{map_part}"
+        f"attempt={ti.try_number}.log"
+    )
+    return lines
+
+
+def failure_message(context: dict) -> tuple[str, list[str]]:
+    ti = context.get("ti") or context.get("task_instance")
+    exception = context.get("exception")
+    params = context.get("params") or {}
+    window = (
+        f"{params.get('start')} .. {params.get('end')}" if params.get("start")
+        else f"{context.get('data_interval_start')} .. {context.get('data_interval_end')}"
+    )
+    task = ti.task_id + (f"[{ti.map_index}]" if getattr(ti, "map_index", -1) not in (-1, None) else "")
+    subject = getattr(exception, "alert_subject", "") or f"[tthc] {ti.dag_id}.{task} failed"
+    lines = [
+        f"What failed: task {task} of DAG {ti.dag_id}, run {ti.run_id}, after {ti.try_number} attempt(s)",
+        f"Window: {window}",
+    ]
+    details = list(getattr(exception, "alert_lines", ()) or ())
+    if details:
+        lines += details
+    elif exception is not None:
+        lines.append(f"Error: {type(exception).__name__}: {str(exception)[:2000]}")
+    lines.append("Where to look:")
+    lines += ["  " + line for line in _log_location(context)]
+    from tthc.quality.data_docs import docs_dir
+
+    if not any("Data Docs" in line for line in details):
+        lines.append(f"  Data Docs: file://{docs_dir()}/index.html")
+    return subject, lines
+
+
+def _notifier_base():
+    try:
+        from airflow.sdk import BaseNotifier
+    except ImportError:  # outside Airflow (tests of the message only)
+        return object
+    return BaseNotifier
+
+
+class FailureNotifier(_notifier_base()):
+    """``on_failure_callback=[FailureNotifier()]``: one alert when a task has failed for good."""
+
+    template_fields = ()
+
+    def __init__(self, smtp_conn_id: str = SMTP_CONN_ID, webhook_conn_id: str = WEBHOOK_CONN_ID):
+        super().__init__()
+        self.smtp_conn_id = smtp_conn_id
+        self.webhook_conn_id = webhook_conn_id
+
+    def notify(self, context) -> None:
+        subject, lines = failure_message(context)
+        send_alert(subject, lines, smtp_conn_id=self.smtp_conn_id, webhook_conn_id=self.webhook_conn_id)
+
+
+def failure_notifier() -> FailureNotifier:
+    return FailureNotifier()

@@ -1,0 +1,70 @@
+"""Freshness: alert when no new dossier has arrived for too long during working hours.
+
+Silence is counted in office hours (``freshness.office_hours`` of the thresholds) of working days
+(``core.dim_date``), from the newest ``core.fact_dossier.received_at`` to now. Above
+``max_silent_working_hours`` one alert goes out per silence (remembered in
+``quality.freshness_alert`` by the last arrival it is about), not one per hourly check.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from tthc.quality.alerts import send_alert
+from tthc.quality.batch_rules import thresholds
+
+log = logging.getLogger(__name__)
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def working_hours_between(start: datetime, end: datetime, working_days: set[date],
+                          office_hours: list[tuple[time, time]]) -> float:
+    """Office hours of working days within [start, end)."""
+    start, end = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
+    total = 0.0
+    day = start.date()
+    while day <= end.date():
+        if day in working_days:
+            for opens, closes in office_hours:
+                low = max(start, datetime.combine(day, opens, LOCAL_TZ))
+                high = min(end, datetime.combine(day, closes, LOCAL_TZ))
+                if high > low:
+                    total += (high - low).total_seconds() / 3600
+        day += timedelta(days=1)
+    return total
+
+
+def check_freshness(dsn: str, now: datetime | None = None) -> dict:
+    config = thresholds()["freshness"]
+    now = now or datetime.now(LOCAL_TZ)
+    office = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in config["office_hours"]]
+    with psycopg.connect(dsn) as conn:
+        last = conn.execute("SELECT max(received_at) FROM core.fact_dossier WHERE received_at <= %s", (now,)).fetchone()[0]
+        if last is None:
+            return {"fresh": None, "reason": "no dossier in core yet"}
+        days = {row[0] for row in conn.execute(
+            "SELECT day FROM core.dim_date WHERE is_working_day AND day BETWEEN %s AND %s",
+            (last.astimezone(LOCAL_TZ).date(), now.astimezone(LOCAL_TZ).date()))}
+        silent = working_hours_between(last, now, days, office)
+        result = {"fresh": silent <= config["max_silent_working_hours"], "last_arrival_at": last.isoformat(),
+                  "silent_working_hours": round(silent, 2), "alerted": False}
+        if result["fresh"]:
+            return result
+        inserted = conn.execute(
+            """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES (%s, %s, %s)
+               ON CONFLICT DO NOTHING""", (config.get("entity", "dossier"), last, silent)).rowcount
+        conn.commit()
+        if inserted:
+            send_alert(
+                f"[tthc] no new dossier for {silent:.1f} working hours",
+                [f"Freshness: the newest dossier in core.fact_dossier was received at {last.astimezone(LOCAL_TZ)}",
+                 f"Silence: {silent:.1f} office hours of working days (threshold "
+                 f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
+                 "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
+                 "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)"])
+            result["alerted"] = True
+        return result

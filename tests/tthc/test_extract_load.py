@@ -1,0 +1,262 @@
+"""Extract and load, exactly once: over real HTTP from the simulator (faults on or off) into a real
+PostgreSQL, through the same task functions the DAGs call."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+from conftest import SMALL_VOLUME, source_connection_json, warehouse_connection_json
+
+from simulator.generator import SimulationConfig, build_province
+from simulator.server import FaultConfig, run_in_thread
+from simulator.store import format_source_instant
+from tthc import PROJECT_ROOT, tasks
+from tthc.windows import Window, parse_moment
+
+pytestmark = pytest.mark.integration
+
+WINDOW = Window(parse_moment("2024-01-01"), parse_moment("2024-03-01"))
+FAULTS = FaultConfig(
+    server_error_share=0.10, too_many_requests_share=0.05, envelope_error_share=0.03, retry_after_s=1,
+    slow_share=0.05, slow_s=0.3, token_lifetime_s=2, update_during_extraction_share=0.2, seed=7,
+)
+
+
+@pytest.fixture(scope="module")
+def province():
+    return build_province(SimulationConfig(dossiers_per_year=SMALL_VOLUME))
+
+
+@contextmanager
+def pipeline_env(server, dsn: str):
+    """The connections the task functions read, pointed at this test's source and warehouse."""
+    saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_TTHC_SOURCE", "AIRFLOW_CONN_TTHC_WAREHOUSE")}
+    os.environ["AIRFLOW_CONN_TTHC_SOURCE"] = source_connection_json(server)
+    os.environ["AIRFLOW_CONN_TTHC_WAREHOUSE"] = warehouse_connection_json(dsn)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def load_reference() -> None:
+    tasks.load(tasks.extract("unit"))
+    tasks.load(tasks.extract("procedure"))
+
+
+def extract_and_load(window: Window) -> list[int]:
+    batch_ids = [tasks.extract("dossier", part) for part in tasks.plan_windows(window)]
+    for batch_id in batch_ids:
+        tasks.load(batch_id)
+    return batch_ids
+
+
+def fetch(dsn: str, sql: str, params=None) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+TABLE_DIGESTS = {
+    table: f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
+    for table in ("core.fact_dossier", "core.dossier_document", "core.dossier_fee", "core.dossier_result",
+                  "core.dossier_supplement", "core.dossier_step", "core.dossier_tombstone")
+}
+
+
+def content_digests(dsn: str) -> dict[str, tuple]:
+    """Each core table's rows, minus the bookkeeping columns that say when/which batch wrote them."""
+    digests = {}
+    with psycopg.connect(dsn) as conn:
+        for table, query in TABLE_DIGESTS.items():
+            columns = [row[0] for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = %s "
+                "AND column_name NOT IN ('batch_id', 'merged_at', 'deleted_at') ORDER BY ordinal_position",
+                (table,))]
+            projection = f"(SELECT ROW({', '.join(columns)}) FROM (SELECT 1) x)"
+            digests[table] = conn.execute(query.replace("t::text", f"{projection}::text")).fetchone()
+    return digests
+
+
+def test_faults_change_nothing_in_core_or_the_indicators(province, make_database, pseudonym_key):
+    clean_dsn, faulty_dsn = make_database("clean"), make_database("faulty")
+    credentials = {"client_id": "t-" + secrets.token_hex(3), "client_secret": secrets.token_urlsafe(12)}
+    with run_in_thread(province, **credentials) as server, pipeline_env(server, clean_dsn):
+        load_reference()
+        extract_and_load(WINDOW)
+        tasks.refresh_indicators(date(2024, 1, 1), date(2024, 3, 1))
+    with run_in_thread(province, FAULTS, **credentials) as server, pipeline_env(server, faulty_dsn):
+        load_reference()
+        extract_and_load(WINDOW)
+        # Records updated during the extraction took the source clock (after the simulation's
+        # "now") and left the window: the next window, from then on, has them.
+        moved = Window(parse_moment(province.config.now.isoformat()), parse_moment(server.now().isoformat()))
+        assert extract_and_load(moved), "the fault run updated records during the extraction"
+        tasks.refresh_indicators(date(2024, 1, 1), date(2024, 3, 1))
+        source_codes = {r["MaHoSo"] for r in server.store.dossiers if str(r.get("DaXoa")) != "1"}
+    clean_codes = {row[0] for row in fetch(clean_dsn, "SELECT ma_ho_so FROM core.fact_dossier")}
+    faulty_codes = [row[0] for row in fetch(faulty_dsn, "SELECT ma_ho_so FROM core.fact_dossier")]
+    assert len(faulty_codes) == len(set(faulty_codes)), "no duplicate"
+    assert set(faulty_codes) == clean_codes, "no loss, nothing extra"
+    assert clean_codes <= source_codes
+    indicator_query = """SELECT period_type, period_start, unit_code, indicator_code, numerator, denominator
+                         FROM mart.indicator_value ORDER BY 1, 2, 3, 4"""
+    assert fetch(faulty_dsn, indicator_query) == fetch(clean_dsn, indicator_query)
+
+
+def _iso(value: str) -> str:
+    from simulator.store import parse_source_instant
+
+    return parse_source_instant(value).isoformat()
+
+
+def test_running_a_window_twice_leaves_every_table_unchanged(province, make_database, pseudonym_key):
+    dsn = make_database("twice")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        extract_and_load(WINDOW)
+        tasks.refresh_indicators(date(2024, 1, 1), date(2024, 3, 1))
+        before = content_digests(dsn)
+        second = extract_and_load(WINDOW)
+    assert content_digests(dsn) == before
+    audits = fetch(dsn, "SELECT loaded, unchanged FROM quality.run_audit WHERE batch_id = ANY(%s)", (second,))
+    assert audits and all(loaded == unchanged for loaded, unchanged in audits), "a re-run writes nothing"
+
+
+def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make_database, pseudonym_key):
+    """Versions of one dossier come through the real API; batches are then replayed out of order."""
+    dsn = make_database("versions")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        first = extract_and_load(WINDOW)
+        record = next(r for r in server.store.dossiers
+                      if r.get("MaHoSo") and str(r.get("KetQuaDanhGia")) == "1" and str(r.get("DaXoa")) == "0"
+                      and WINDOW.start <= parse_moment(_iso(r["NgayCapNhat"])) < WINDOW.end)
+        code = record["MaHoSo"]
+
+        def new_version(**changes) -> list[int]:
+            time.sleep(1.1)  # the source clock has whole seconds: a strictly newer NgayCapNhat
+            moment = parse_moment(server.now().replace(microsecond=0).isoformat())
+            server.store.update({**record, **changes, "NgayCapNhat": format_source_instant(moment.replace(tzinfo=None))})
+            return extract_and_load(Window(moment, moment + timedelta(seconds=1)))
+
+        assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(1,)]
+        second = new_version(KetQuaDanhGia=0)  # the applicant changed their rating
+        assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
+
+        for batch_id in first:  # an older version arriving late changes nothing
+            tasks.load(batch_id)
+        assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
+
+        new_version(KetQuaDanhGia=0, DaXoa=1)
+        assert fetch(dsn, "SELECT count(*) FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
+        assert fetch(dsn, "SELECT count(*) FROM core.dossier_tombstone WHERE ma_ho_so = %s", (code,)) == [(1,)]
+        assert fetch(dsn, "SELECT count(*) FROM core.dossier_step WHERE ma_ho_so = %s", (code,)) == [(0,)]
+
+        for batch_id in [*second, *first]:  # replaying older, live versions cannot resurrect it
+            tasks.load(batch_id)
+        assert fetch(dsn, "SELECT count(*) FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
+
+
+LOADER = """
+import sys
+from tthc.load import load_batch
+load_batch(int(sys.argv[1]), dsn=sys.argv[2])
+"""
+
+
+def test_a_load_killed_in_its_merge_leaves_the_same_tables_as_an_uninterrupted_one(
+        province, make_database, pseudonym_key):
+    killed_dsn, reference_dsn = make_database("killed"), make_database("uninterrupted")
+    for dsn in (killed_dsn, reference_dsn):
+        with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+                pipeline_env(server, dsn):
+            load_reference()
+            batch_id = tasks.extract("dossier", WINDOW.as_dict())
+    tasks_env = dict(os.environ, PYTHONPATH=f"{PROJECT_ROOT / 'plugins'}:{PROJECT_ROOT}")
+
+    # Hold a lock the merge needs after it has already deleted and rewritten part of core, so the
+    # loader is caught in the middle of its transaction, then kill it.
+    with psycopg.connect(killed_dsn) as blocker:
+        blocker.execute("LOCK TABLE core.dossier_tombstone IN ACCESS EXCLUSIVE MODE")
+        loader = subprocess.Popen([sys.executable, "-c", LOADER, str(batch_id), killed_dsn], env=tasks_env)
+        try:
+            _wait_for(lambda: fetch(killed_dsn, """SELECT count(*) FROM pg_stat_activity
+                                                   WHERE wait_event_type = 'Lock' AND query LIKE '%%changed_dossier%%'""")
+                      [0][0] == 1, what="the merge to block on the tombstone lock")
+            os.kill(loader.pid, signal.SIGKILL)
+            loader.wait(timeout=30)
+        finally:
+            blocker.rollback()
+    _wait_for(lambda: fetch(killed_dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%changed_dossier%%'"
+                            " AND pid <> pg_backend_pid()")[0][0] == 0, what="the killed backend to go")
+    assert fetch(killed_dsn, "SELECT count(*) FROM core.fact_dossier") == [(0,)], "nothing of the batch committed"
+
+    subprocess.run([sys.executable, "-c", LOADER, str(batch_id), killed_dsn], env=tasks_env, check=True)
+    subprocess.run([sys.executable, "-c", LOADER, str(batch_id), reference_dsn], env=tasks_env, check=True)
+    assert content_digests(killed_dsn) == content_digests(reference_dsn)
+    assert fetch(killed_dsn, "SELECT extracted, loaded + quarantined FROM quality.run_audit") == \
+        fetch(reference_dsn, "SELECT extracted, loaded + quarantined FROM quality.run_audit")
+
+
+def _wait_for(condition, *, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_reconciliation_agrees_with_the_source_and_catches_a_lost_record(province, make_database, pseudonym_key):
+    dsn = make_database("reconcile")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        # The whole history the source holds, so every count it publishes can be matched.
+        extract_and_load(Window(parse_moment("2022-11-01"), parse_moment(server.now().isoformat())))
+        assert tasks.reconcile_with_source(30, "2024-03-01", 0.0, 0)["unit_days"] > 0
+
+        lost = fetch(dsn, """SELECT ma_ho_so, competent_unit_code FROM core.fact_dossier
+                             WHERE received_at >= '2024-02-10' AND received_at < '2024-02-20' LIMIT 1""")[0]
+        with psycopg.connect(dsn) as conn:
+            conn.execute("DELETE FROM core.fact_dossier WHERE ma_ho_so = %s", (lost[0],))
+        from tthc.reconcile import ReconciliationError
+
+        with pytest.raises(ReconciliationError, match=lost[1]):
+            tasks.reconcile_with_source(30, "2024-03-01", 0.0, 0)
+    recorded = fetch(dsn, "SELECT count(*) FILTER (WHERE NOT within_tolerance) FROM quality.reconciliation")
+    assert recorded[0][0] >= 1
+
+
+def test_the_extraction_lands_pseudonymized_nfc_records_with_their_batch_books(province, make_database,
+                                                                               pseudonym_key):
+    dsn = make_database("landing")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        batch_id = tasks.extract("dossier", WINDOW.as_dict())
+    batch = fetch(dsn, "SELECT record_count, reported_total, checksum, status FROM raw.batch WHERE batch_id = %s",
+                  (batch_id,))[0]
+    stored = fetch(dsn, "SELECT payload FROM raw.record WHERE batch_id = %s ORDER BY ordinal", (batch_id,))
+    assert batch[0] == len(stored) == batch[1] > 0
+    assert batch[3] == "landed" and len(batch[2]) == 64
+    texts = json.dumps([row[0] for row in stored], ensure_ascii=False)
+    import unicodedata
+
+    assert unicodedata.is_normalized("NFC", texts)
+    assert all(row[0].get("ChuHoSo", "pii:").startswith("pii:") for row in stored if row[0].get("ChuHoSo"))
