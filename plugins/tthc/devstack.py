@@ -173,15 +173,20 @@ def headline(dsn: str, year: int = 2023, half_start: date = date(2024, 1, 1)) ->
 
 def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -> str:
     def pct(value) -> str:
-        return "     n/a" if value is None else f"{float(value) * 100:7.2f}%"
+        return "n/a" if value is None else f"{float(value) * 100:.2f}%"
 
-    lines = [
-        f"{'district':<34} {'on time ' + str(year):>13} {'digitized ' + half:>18} {'paid online ' + half:>20}",
-        "-" * 88,
-    ]
+    def score(row) -> str:
+        if row["total_score"] is None:
+            return "n/a"
+        return f"{float(row['total_score']):.2f}/{float(row['max_available']):.0f}"
+
+    header = (f"{'district':<34} {'on time ' + str(year):>13} {'digitized ' + half:>18} "
+              f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'rank':>6}")
+    lines = [header, "-" * len(header)]
     for row in rows:
+        rank = f"{row['rank_in_level']}/{row['units_in_level']}" if row["rank_in_level"] else "n/a"
         lines.append(f"{row['unit_name']:<34} {pct(row['on_time']):>13} {pct(row['result_digitized']):>18} "
-                     f"{pct(row['online_payment']):>20}")
+                     f"{pct(row['online_payment']):>20} {score(row):>16} {rank:>6}")
     return "\n".join(lines)
 
 
