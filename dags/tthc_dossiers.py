@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from tthc.assets import CORE_DOSSIERS, SOURCE_POOL
+from tthc.assets import CORE_DOSSIERS
+from tthc.dag_parts import windowed_extract_and_load
 from tthc.quality.alerts import failure_notifier
 
 DOC = """
@@ -56,34 +57,7 @@ def tthc_dossiers():
 
         return migrate_warehouse()
 
-    @task
-    def plan_windows() -> list[dict[str, str]]:
-        from tthc.tasks import lookback, plan_windows
-        from tthc.windows import extraction_window
-
-        context = get_current_context()
-        window = extraction_window(
-            context["params"], context.get("data_interval_start"), context.get("data_interval_end"), lookback()
-        )
-        return plan_windows(window)
-
-    @task(pool=SOURCE_POOL)
-    def extract_dossiers(window: dict[str, str]) -> int:
-        from tthc.tasks import extract
-
-        return extract("dossier", window, get_current_context()["run_id"])
-
-    @task(outlets=[CORE_DOSSIERS])
-    def load_dossiers(batch_id: int) -> dict:
-        from tthc.tasks import load
-
-        audit = load(batch_id)
-        get_current_context()["outlet_events"][CORE_DOSSIERS].extra = {"batch_id": batch_id, **audit}
-        return audit
-
-    windows = plan_windows()
-    migrate_warehouse() >> windows
-    load_dossiers.expand(batch_id=extract_dossiers.expand(window=windows))
+    migrate_warehouse() >> windowed_extract_and_load("dossier", "dossiers", CORE_DOSSIERS)
 
 
 tthc_dossiers()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from tthc.assets import CORE_FEEDBACK, SOURCE_POOL
+from tthc.assets import CORE_FEEDBACK
+from tthc.dag_parts import windowed_extract_and_load
 from tthc.quality.alerts import failure_notifier
 
 DOC = """
@@ -36,32 +37,7 @@ any window; re-runs are idempotent.
     default_args={"retries": 2, "on_failure_callback": [failure_notifier()]},
 )
 def tthc_feedback():
-    @task
-    def plan_windows() -> list[dict[str, str]]:
-        from tthc.tasks import lookback, plan_windows
-        from tthc.windows import extraction_window
-
-        context = get_current_context()
-        window = extraction_window(
-            context["params"], context.get("data_interval_start"), context.get("data_interval_end"), lookback()
-        )
-        return plan_windows(window)
-
-    @task(pool=SOURCE_POOL)
-    def extract_feedback(window: dict[str, str]) -> int:
-        from tthc.tasks import extract
-
-        return extract("feedback", window, get_current_context()["run_id"])
-
-    @task(outlets=[CORE_FEEDBACK])
-    def load_feedback(batch_id: int) -> dict:
-        from tthc.tasks import load
-
-        audit = load(batch_id)
-        get_current_context()["outlet_events"][CORE_FEEDBACK].extra = {"batch_id": batch_id, **audit}
-        return audit
-
-    load_feedback.expand(batch_id=extract_feedback.expand(window=plan_windows()))
+    windowed_extract_and_load("feedback", "feedback", CORE_FEEDBACK)
 
 
 tthc_feedback()

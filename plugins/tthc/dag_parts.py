@@ -1,0 +1,47 @@
+"""Task wiring shared by the windowed DAGs (dossiers, feedback), written once.
+
+Called inside a ``@dag`` function: it adds the three steps of a windowed load and returns the
+planning task, so the DAG can put its own tasks upstream.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, get_current_context, task
+
+from tthc.assets import SOURCE_POOL
+
+
+def windowed_extract_and_load(entity: str, label: str, asset: Asset):
+    """plan_windows → extract_<label> (one per month, mapped, in the source pool) → load_<label>
+    (one per batch, mapped), each load emitting ``asset`` with its batch's window and audit."""
+
+    @task
+    def plan_windows() -> list[dict[str, str]]:
+        from tthc.tasks import lookback, plan_windows
+        from tthc.windows import extraction_window
+
+        context = get_current_context()
+        window = extraction_window(
+            context["params"], context.get("data_interval_start"), context.get("data_interval_end"), lookback()
+        )
+        return plan_windows(window)
+
+    @task(task_id=f"extract_{label}", pool=SOURCE_POOL)
+    def extract_window(window: dict[str, str]) -> int:
+        from tthc.tasks import extract
+
+        return extract(entity, window, get_current_context()["run_id"])
+
+    @task(task_id=f"load_{label}", outlets=[asset])
+    def load_batch(batch_id: int) -> dict:
+        from tthc.tasks import load
+
+        audit = load(batch_id)
+        # The indicators DAG learns from this event which windows changed (asset-triggered runs
+        # have no data interval of their own).
+        get_current_context()["outlet_events"][asset].extra = {"batch_id": batch_id, **audit}
+        return audit
+
+    windows = plan_windows()
+    load_batch.expand(batch_id=extract_window.expand(window=windows))
+    return windows
