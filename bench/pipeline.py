@@ -22,7 +22,9 @@ import psycopg
 
 from tthc import PROJECT_ROOT, devstack, warehouse
 
-SIM_START, SIM_NOW = date(2023, 1, 1), "2024-01-01T00:00:00"
+# The simulator's default span (it plants figures in 2023 and the first half of 2024).
+SIM_START, SIM_NOW = date(2022, 12, 1), date(2024, 7, 1)
+SIM_YEARS = (SIM_NOW - SIM_START).days / 365.25
 
 STAGE = """
 import json, sys, time, resource
@@ -60,10 +62,11 @@ def _database(admin_dsn: str, name: str) -> str:
 
 
 def end_to_end(volume: int, admin_dsn: str) -> dict:
-    """One simulated year of ``volume`` dossiers, extracted and loaded month by month."""
+    """About ``volume`` simulated dossiers, extracted and loaded month by month."""
     dsn = _database(admin_dsn, f"tthc_bench_{volume}")
     client_id, client_secret = "bench-" + secrets.token_hex(3), secrets.token_urlsafe(16)
-    extra = ["--start", SIM_START.isoformat(), "--now", SIM_NOW, "--dossiers-per-year", str(volume)]
+    extra = ["--start", SIM_START.isoformat(), "--now", SIM_NOW.isoformat(),
+             "--dossiers-per-year", str(round(volume / SIM_YEARS))]
     with devstack.simulator_process(client_id, client_secret, extra) as source:
         params = psycopg.conninfo.conninfo_to_dict(dsn)
         env = devstack.airflow_env() | {
@@ -74,7 +77,7 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
             "TTHC_PSEUDONYM_KEY": secrets.token_urlsafe(32),
         }
         _run_stage("reference", "", env)
-        extract = _run_stage("extract", json.dumps({"start": "2022-12-01", "end": "2024-01-02"}), env)
+        extract = _run_stage("extract", json.dumps({"start": "2022-11-01", "end": SIM_NOW.isoformat()}), env)
     load = _run_stage("load", json.dumps(extract["result"]), env)
     dossiers = sum(audit["extracted"] for audit in load["result"])
     seconds = extract["seconds"] + load["seconds"]

@@ -21,10 +21,9 @@ os.environ.update(
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
+from pipeline_support import warehouse_connection_json  # noqa: E402
 
 from tthc import PROJECT_ROOT, devstack, warehouse  # noqa: E402
-
-SMALL_VOLUME = 20_000  # dossiers a year: the smallest volume the simulator can plant its figures in
 
 
 @pytest.fixture(scope="session")
@@ -61,23 +60,6 @@ def make_database(admin_dsn):
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         for name in created:
             conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
-
-
-def warehouse_connection_json(dsn: str) -> str:
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return json.dumps({
-        "conn_type": "postgres", "host": params.get("host"), "port": int(params.get("port") or 5432),
-        "login": params.get("user"), "password": params.get("password"), "schema": params["dbname"],
-    })
-
-
-def source_connection_json(server) -> str:
-    host, port = server.base_url.removeprefix("http://").split(":")
-    return json.dumps({
-        "conn_type": "http", "host": host, "port": int(port), "schema": "http",
-        "login": server.client_id, "password": server.client_secret,
-        "extra": {"page_size": 1000, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
-    })
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +43,8 @@ def airflow_env(base: dict[str, str] | None = None, home: Path | None = None) ->
         AIRFLOW__CORE__UNIT_TEST_MODE="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL=env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
         PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]),
+        # `airflow standalone` starts its components as `airflow ...` from PATH: the venv's own.
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     )
     return env
 
@@ -199,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--headline", action="store_true", help="print the districts' headline table")
     sub.add_parser("airflow", help="start Airflow (standalone) with the project's DAGs and connections")
     args = parser.parse_args(argv)
+    # A terminated dev stack still stops the simulator it started (finally blocks run on exit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     env = airflow_env()
     local = local_secrets()
@@ -220,10 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         print(format_headline(headline(dsn)))
         print(
             "\nWhere next:\n"
-            "  tables  : psql the warehouse: mart.indicator_value, core.fact_dossier, quality.quarantine, "
-            "quality.run_audit\n"
-            "  Airflow : make airflow, then http://localhost:8080 (DAGs tthc_*; runs of this demo are listed)\n"
-            "  docs    : README.md (BI access, quality, operations)"
+            "  BI      : mart.indicator_value, mart.score_766, mart.rank_gap and the labelled views (docs/bi.md)\n"
+            "  quality : quality.quarantine, quality.run_audit; Data Docs in .airflow/data_docs/index.html\n"
+            "  Airflow : make airflow, then http://localhost:8080 (DAGs tthc_*, with their docs)\n"
+            "  report  : trigger tthc_report with {\"unit_code\": \"H35.112\", \"period\": \"2024-H1\"} "
+            "-> output/reports/\n"
         )
     return 0
 

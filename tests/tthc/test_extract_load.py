@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
-from conftest import SMALL_VOLUME, source_connection_json, warehouse_connection_json
+from pipeline_support import SMALL_VOLUME, source_connection_json, warehouse_connection_json
 
 from simulator.generator import SimulationConfig, build_province
 from simulator.server import FaultConfig, run_in_thread

@@ -9,7 +9,7 @@ from datetime import date
 
 import psycopg
 import pytest
-from conftest import SMALL_VOLUME, source_connection_json
+from pipeline_support import SMALL_VOLUME, source_connection_json
 
 from simulator import defects
 from simulator.generator import SimulationConfig, build_province

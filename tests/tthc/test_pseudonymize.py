@@ -6,7 +6,7 @@ import json
 import unicodedata
 
 import pytest
-from conftest import SMALL_VOLUME
+from pipeline_support import SMALL_VOLUME
 
 from simulator.generator import SimulationConfig, build_province
 from tthc.pseudonymize import PERSONAL_FIELDS, TOKEN_PREFIX, Pseudonymizer

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import SMALL_VOLUME, source_connection_json
+from pipeline_support import SMALL_VOLUME, source_connection_json
 
 from simulator.generator import SimulationConfig, build_province
 from simulator.server import run_in_thread
