@@ -81,11 +81,16 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
     load = _run_stage("load", json.dumps(extract["result"]), env)
     dossiers = sum(audit["extracted"] for audit in load["result"])
     seconds = extract["seconds"] + load["seconds"]
+    from tthc.load import GATE_STEPS
+
+    gate_s = sum(audit["timings"].get(step, 0.0) for audit in load["result"] for step in GATE_STEPS)
     return {
         "volume": volume, "dossiers": dossiers,
         "extract_s": round(extract["seconds"], 1), "load_s": round(load["seconds"], 1),
         "dossiers_per_s": round(dossiers / seconds), "extract_max_rss_mb": round(extract["max_rss_mb"]),
-        "load_max_rss_mb": round(load["max_rss_mb"]), "dsn": dsn,
+        "load_max_rss_mb": round(load["max_rss_mb"]),
+        "quality_gate_s": round(gate_s, 1), "quality_gate_share_of_pipeline": round(gate_s / seconds, 3),
+        "dsn": dsn,
     }
 
 

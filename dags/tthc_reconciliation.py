@@ -7,6 +7,7 @@ from datetime import datetime
 from airflow.sdk import Param, dag, get_current_context, task
 
 from tthc.assets import SOURCE_POOL
+from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Reconciliation with the source's counts, daily
@@ -37,7 +38,8 @@ quarantined without a key. Re-run after fixing: the check only reads.
         "max_share": Param(0.01, type="number", minimum=0),
         "max_absolute": Param(0, type="integer", minimum=0),
     },
-    default_args={"retries": 1},
+    # One alert per failure, after the last retry: it lists the unit-days that disagree.
+    default_args={"retries": 1, "on_failure_callback": [failure_notifier()]},
 )
 def tthc_reconciliation():
     @task(pool=SOURCE_POOL)

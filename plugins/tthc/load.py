@@ -77,6 +77,7 @@ class LoadAudit:
     window_end: str | None = None
     warnings: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    units_changed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -148,12 +149,13 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             loaded = _count_loadable(conn, batch_id, entity.staging_tables[0])
             changed = warehouse.run_sql(conn, f"core/merge_{entity.name}.sql", {"batch_id": batch_id})
             unchanged = loaded - changed[0][0] if changed else 0
+            units_changed = list(changed[0][1]) if changed and len(changed[0]) > 1 else []
             _resolve_loaded_later(conn, batch_id, entity.name, entity.staging_tables[0])
             audit = LoadAudit(
                 batch_id, entity.name, extracted, loaded, unchanged, quarantined,
                 _failing_rules(validations),
                 window_start.isoformat() if window_start else None, window_end.isoformat() if window_end else None,
-                warnings,
+                warnings, units_changed=units_changed,
             )
             _record_audit(conn, audit)
             batch_rules.store_profile(conn, batch, profile)

@@ -59,10 +59,12 @@ def load_reference() -> None:
 
 
 def extract_and_load(window: Window) -> list[int]:
+    return [audit["batch_id"] for audit in extract_and_load_audits(window)]
+
+
+def extract_and_load_audits(window: Window) -> list[dict]:
     batch_ids = [tasks.extract("dossier", part) for part in tasks.plan_windows(window)]
-    for batch_id in batch_ids:
-        tasks.load(batch_id)
-    return batch_ids
+    return [tasks.load(batch_id) for batch_id in batch_ids]
 
 
 def fetch(dsn: str, sql: str, params=None) -> list[tuple]:
@@ -153,14 +155,17 @@ def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make
             time.sleep(1.1)  # the source clock has whole seconds: a strictly newer NgayCapNhat
             moment = parse_moment(server.now().replace(microsecond=0).isoformat())
             server.store.update({**record, **changes, "NgayCapNhat": format_source_instant(moment.replace(tzinfo=None))})
-            return extract_and_load(Window(moment, moment + timedelta(seconds=1)))
+            audits = extract_and_load_audits(Window(moment, moment + timedelta(seconds=1)))
+            # The asset event names the units whose figures moved: this dossier's unit, only.
+            assert [audit["units_changed"] for audit in audits] == [[record["MaDonViXuLy"]]]
+            return [audit["batch_id"] for audit in audits]
 
         assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(1,)]
         second = new_version(KetQuaDanhGia=0)  # the applicant changed their rating
         assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
 
-        for batch_id in first:  # an older version arriving late changes nothing
-            tasks.load(batch_id)
+        for batch_id in first:  # an older version arriving late changes nothing, and moves no unit
+            assert tasks.load(batch_id)["units_changed"] == []
         assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
 
         new_version(KetQuaDanhGia=0, DaXoa=1)

@@ -19,7 +19,7 @@ newest AS (
     FROM accepted
     ORDER BY dossier_code, source_updated_at DESC, ordinal DESC
 )
-SELECT newest.*
+SELECT newest.*, live.competent_unit_code AS previous_unit_code
 FROM newest
 LEFT JOIN core.fact_dossier AS live ON live.ma_ho_so = newest.dossier_code
 LEFT JOIN core.dossier_tombstone AS tombstone ON tombstone.ma_ho_so = newest.dossier_code
@@ -132,5 +132,10 @@ FROM changed_dossier AS c
 JOIN staging.dossier_step AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
 WHERE c.is_deleted = 0;
 
--- The last statement's row count is what the loader reports as changed.
-SELECT count(*) FROM changed_dossier;
+-- What the loader reports: how many dossiers changed, and the units whose figures they move
+-- (a dossier that changed unit moves the figures of both).
+SELECT count(*) AS changed,
+       ARRAY(SELECT DISTINCT code FROM changed_dossier AS c,
+                    unnest(ARRAY[c.competent_unit_code, c.previous_unit_code]) AS code
+             WHERE code IS NOT NULL ORDER BY code) AS units
+FROM changed_dossier;
