@@ -93,13 +93,16 @@ def indicators(stack: AirflowStack, pipeline: PipelineRuns) -> PipelineRuns:
 
 
 def wait_for_asset_triggered_runs(stack: AirflowStack, dag_id: str, timeout: float = RUN_TIMEOUT_S) -> list[str]:
-    """Waits until the DAG has at least one asset-triggered run and none is queued or running."""
+    """Waits until the DAG has at least one asset-triggered run, none is queued or running, and no
+    asset event waits for a run: loads finish at different times, so the events of the later ones
+    start further runs after the first (max_active_runs=1) and each refreshes its own window."""
     deadline = time.monotonic() + timeout
     while True:
         runs = stack.runs(dag_id)
         triggered = [r for r in runs if r["run_type"] == "asset_triggered"]
         pending = [r for r in runs if r["state"] not in ("success", "failed")]
-        if triggered and not pending:
+        waiting = stack.api("GET", f"/dags/{dag_id}/assets/queuedEvents", expect=(200, 404)) or {}
+        if triggered and not pending and not waiting.get("queued_events"):
             break
         if time.monotonic() > deadline:
             raise StackError(f"{dag_id}: no finished asset-triggered run after {timeout:.0f} s: "
