@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
+
+from simulator.server import FaultConfig, SimulatorServer, run_in_thread
 
 SMALL_VOLUME = 20_000  # dossiers a year: the smallest volume the simulator can plant its figures in
 
@@ -25,3 +30,20 @@ def source_connection_json(server) -> str:
         "login": server.client_id, "password": server.client_secret,
         "extra": {"page_size": 1000, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
     })
+
+
+@contextmanager
+def simulated_source(province, faults: FaultConfig | None = None) -> Iterator[tuple[SimulatorServer, str]]:
+    """The simulator over real HTTP with fresh credentials; yields it and the value of
+    AIRFLOW_CONN_TTHC_SOURCE that points at it."""
+    with run_in_thread(province, faults or FaultConfig(), client_id="test-" + secrets.token_hex(4),
+                       client_secret=secrets.token_urlsafe(16)) as server:
+        yield server, source_connection_json(server)
+
+
+def run_pipeline_dags(run_dag: Callable, source: str, dsn: str, window: dict[str, str],
+                      dag_ids=("tthc_reference", "tthc_dossiers", "tthc_feedback", "tthc_indicators")) -> None:
+    """The pipeline's DAGs in dependency order, as real Airflow runs; the reference DAG takes the
+    lists whole, the others the window."""
+    for dag_id in dag_ids:
+        run_dag(dag_id, source=source, warehouse_dsn=dsn, conf=None if dag_id == "tthc_reference" else window)

@@ -4,16 +4,14 @@ planted figures of docs/architecture.md."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 
 import psycopg
 import pytest
-from pipeline_support import SMALL_VOLUME, source_connection_json
+from pipeline_support import SMALL_VOLUME, run_pipeline_dags, simulated_source
 
 from simulator import defects
 from simulator.generator import SimulationConfig, build_province
-from simulator.server import run_in_thread
 from tthc import indicators, warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,11 +31,8 @@ def province():
 @pytest.fixture(scope="module")
 def loaded(province, make_database, run_dag):
     dsn = make_database("indicators_truth")
-    with run_in_thread(province, client_id="test-" + secrets.token_hex(4),
-                       client_secret=secrets.token_urlsafe(16)) as server:
-        source = source_connection_json(server)
-        for dag_id in ("tthc_reference", "tthc_dossiers", "tthc_feedback"):
-            run_dag(dag_id, source=source, warehouse_dsn=dsn, conf=None if dag_id == "tthc_reference" else WINDOW)
+    with simulated_source(province) as (_, source):
+        run_pipeline_dags(run_dag, source, dsn, WINDOW, ("tthc_reference", "tthc_dossiers", "tthc_feedback"))
     # the refresh itself, as the tthc_indicators DAG calls it (without that DAG's other checks)
     with warehouse.connect(dsn=dsn) as conn:
         indicators.refresh(conn, date.fromisoformat(WINDOW["start"]), date.fromisoformat(WINDOW["end"]))

@@ -4,16 +4,14 @@ simulator's own ground truth, computed by its code from its records, not by the 
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 
 import psycopg
 import pytest
-from pipeline_support import SMALL_VOLUME, source_connection_json
+from pipeline_support import SMALL_VOLUME, run_pipeline_dags, simulated_source
 
 from simulator import defects
 from simulator.generator import SimulationConfig, build_province
-from simulator.server import run_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,13 +30,8 @@ def province():
 def pipeline(province, make_database, run_dag):
     """The four DAGs, in order, for the demo window; yields the warehouse DSN."""
     dsn = make_database("pipeline")
-    with run_in_thread(province, client_id="test-" + secrets.token_hex(4),
-                       client_secret=secrets.token_urlsafe(16)) as server:
-        source = source_connection_json(server)
-        run_dag("tthc_reference", source=source, warehouse_dsn=dsn)
-        run_dag("tthc_dossiers", source=source, warehouse_dsn=dsn, conf=WINDOW)
-        run_dag("tthc_feedback", source=source, warehouse_dsn=dsn, conf=WINDOW)
-        run_dag("tthc_indicators", source=source, warehouse_dsn=dsn, conf=WINDOW)
+    with simulated_source(province) as (_, source):
+        run_pipeline_dags(run_dag, source, dsn, WINDOW)
         yield dsn, source
 
 

@@ -4,28 +4,19 @@
 
 from __future__ import annotations
 
-import json
-import secrets
 import time
 from pathlib import Path
 
 import pytest
+from pipeline_support import simulated_source
 from quality_helpers import fetch
 
 from simulator.generator import SimulationConfig, build_province
-from simulator.server import run_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WINDOW = {"start": "2024-05-01", "end": "2024-06-01"}
 
 
-def source_connection_json(server) -> str:
-    host, port = server.base_url.removeprefix("http://").split(":")
-    return json.dumps({
-        "conn_type": "http", "host": host, "port": int(port), "schema": "http",
-        "login": server.client_id, "password": server.client_secret,
-        "extra": {"page_size": 1000, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
-    })
 
 
 def channels(smtp_server, webhook_server, tmp_path) -> dict[str, str]:
@@ -46,8 +37,7 @@ def test_a_rejected_batch_gives_one_email_and_one_webhook_call(
     province = build_province(SimulationConfig(dossiers_per_year=20_000, defect_shares={"status_in_domain": 0.4}))
     dsn = make_database("alert_batch_rule")
     env = channels(smtp_server, webhook_server, tmp_path)
-    with run_in_thread(province, client_id="t-" + secrets.token_hex(4), client_secret=secrets.token_urlsafe(16)) as server:
-        source = source_connection_json(server)
+    with simulated_source(province) as (_, source):
         run_dag_allowing_failure("tthc_reference", source=source, warehouse_dsn=dsn, env=env)
         result = run_dag_allowing_failure("tthc_dossiers", source=source, warehouse_dsn=dsn, conf=WINDOW, env=env,
                                           expect_failure=True)

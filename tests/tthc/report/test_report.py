@@ -15,10 +15,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from pipeline_support import SMALL_VOLUME, source_connection_json
+from pipeline_support import SMALL_VOLUME, run_pipeline_dags, simulated_source
 
 from simulator.generator import SimulationConfig, build_province
-from simulator.server import run_in_thread
 from tthc.report import fmt, load_report_data, parse_period, render_html
 from tthc.report.mail import build_message, send_report
 from tthc.settings import ConnectionFields
@@ -41,13 +40,8 @@ def warehouse_dsn(make_database, run_dag):
         return
     dsn = make_database("report")
     province = build_province(SimulationConfig(dossiers_per_year=SMALL_VOLUME))
-    with run_in_thread(province, client_id="test-" + secrets.token_hex(4),
-                       client_secret=secrets.token_urlsafe(16)) as server:
-        source = source_connection_json(server)
-        run_dag("tthc_reference", source=source, warehouse_dsn=dsn)
-        run_dag("tthc_dossiers", source=source, warehouse_dsn=dsn, conf=WINDOW)
-        run_dag("tthc_feedback", source=source, warehouse_dsn=dsn, conf=WINDOW)
-        run_dag("tthc_indicators", source=source, warehouse_dsn=dsn, conf=WINDOW)
+    with simulated_source(province) as (_, source):
+        run_pipeline_dags(run_dag, source, dsn, WINDOW)
         yield dsn, source
 
 
