@@ -10,8 +10,8 @@ import unicodedata
 from datetime import date
 
 import pytest
+from pipeline_support import source_connection_json
 from quality_helpers import fetch
-from test_alerts import source_connection_json
 
 from simulator import defects
 from simulator.generator import SimulationConfig, build_province
