@@ -19,8 +19,9 @@ DOC = """
    `[start − lookback, end)` (lookback from the `tthc_source` connection's extra, default 15 min),
    streamed page by page into `raw.record`, personal data pseudonymized first; one `raw.batch`
    per window, committed on its own.
-2. **load** (one mapped task per batch): staging (`include/sql/staging/dossier.sql`), the record
-   rules of `expectations/dossier.staging.json` (breakers go to `quality.quarantine` with the rule),
+2. **load** (one per batch): a month's load starts as soon as its extraction has landed, while
+   later months are still being extracted (each month's extract and load are one instance of a
+   mapped task group). Staging (`include/sql/staging/dossier.sql`), the record rules of `expectations/dossier.staging.json` (breakers go to `quality.quarantine` with the rule),
    then one transaction merges the rest into `core.fact_dossier` and its child tables and writes
    `quality.run_audit` (`extracted = loaded + quarantined`, enforced).
 3. The load emits the asset `tthc_core_dossiers` with the windows it changed; the indicators DAG

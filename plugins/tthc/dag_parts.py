@@ -6,14 +6,20 @@ planning task, so the DAG can put its own tasks upstream.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, get_current_context, task
+from airflow.sdk import Asset, get_current_context, task, task_group
 
 from tthc.assets import SOURCE_POOL
 
 
 def windowed_extract_and_load(entity: str, label: str, asset: Asset):
-    """plan_windows → extract_<label> (one per month, mapped, in the source pool) → load_<label>
-    (one per batch, mapped), each load emitting ``asset`` with its batch's window and audit."""
+    """plan_windows → for each month of the window: extract_<label> (in the source pool) →
+    load_<label>, each load emitting ``asset`` with its batch's window and audit.
+
+    The pair is a mapped task group, so a month's load starts as soon as its own extraction has
+    landed, while later months are still being extracted: the two use different resources (the
+    source and this worker's CPU vs the warehouse), and overlapping them is what makes a backfill
+    fast. Task ids keep no group prefix (``extract_<label>``, ``load_<label>``).
+    """
 
     @task
     def plan_windows() -> list[dict[str, str]]:
@@ -42,6 +48,10 @@ def windowed_extract_and_load(entity: str, label: str, asset: Asset):
         get_current_context()["outlet_events"][asset].extra = {"batch_id": batch_id, **audit}
         return audit
 
+    @task_group(group_id=f"window_{label}", prefix_group_id=False)
+    def extract_and_load(window: dict[str, str]) -> None:
+        load_batch(extract_window(window))
+
     windows = plan_windows()
-    load_batch.expand(batch_id=extract_window.expand(window=windows))
+    extract_and_load.expand(window=windows)
     return windows

@@ -64,12 +64,15 @@ def extract_to_raw(
                 first_total.append(page.total_elements)
             for record in page.records:
                 payload = pseudonymizer.serialize(entity.name, record)
-                digest.update(payload.encode())
+                payload_bytes = payload.encode()
+                digest.update(payload_bytes)
                 ordinal += 1
                 key = record.get(entity.key_field)
-                yield batch_id, ordinal, None if key in (None, "") else nfc(str(key)), payload
+                yield (batch_id, ordinal, None if key in (None, "") else nfc(str(key)), payload,
+                       hashlib.md5(payload_bytes, usedforsecurity=False).hexdigest())
 
-    count = warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload"), rows())
+    count = warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload", "payload_hash"),
+                                rows())
     checksum = digest.hexdigest()
     reported_total = first_total[0] if first_total else 0
     conn.execute(

@@ -35,12 +35,6 @@ REFRESH_STEPS = (
 )
 
 
-def whole_years(first: date, last_exclusive: date) -> tuple[date, date]:
-    """The smallest range of whole years covering [first, last_exclusive)."""
-    end_year = last_exclusive.year if (last_exclusive.month, last_exclusive.day) == (1, 1) else last_exclusive.year + 1
-    return date(first.year, 1, 1), date(max(end_year, first.year + 1), 1, 1)
-
-
 def refresh(conn: psycopg.Connection, first: date, last_exclusive: date) -> int:
     """Recompute every mart row of the periods touched by [first, last_exclusive) in one
     transaction; returns the number of mart.indicator_value rows written."""

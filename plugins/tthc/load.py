@@ -14,8 +14,12 @@ retries: the verdict would not change) so that its notifier alerts.
 After the commit, ``<entity>.core`` checks the invariants of what the batch merged, and the Data
 Docs pages of the batch's validations are rendered (outside the transaction and the hot path).
 
-Loads of one entity are serialized by an advisory lock: staging holds exactly one batch of an
-entity at a time, which is what the suites validate.
+Loads of different batches run concurrently: staging rows carry their batch id and every rule,
+suite and merge statement is scoped to it, so staging, the rule queries and the validations of
+one batch overlap with another batch's. Only the publishing transaction (quarantine, merge, audit)
+is serialized per entity, by a transaction-level advisory lock, because merges of one entity may
+touch the same dossiers. A second load of the same batch waits for the first (session lock on
+the batch).
 """
 
 from __future__ import annotations
@@ -103,8 +107,8 @@ GATE_STEPS = ("rule_queries", "validate", "quarantine", "warnings", "batch_rules
 
 def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
     clock = _Clock()
-    with psycopg.connect(dsn) as conn:
-        conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")
+    dsn = warehouse.session_conninfo(dsn)  # also for Great Expectations' own connections
+    with warehouse.connect(dsn=dsn) as conn:
         entity_name, extracted, status, window_start, window_end, endpoint = conn.execute(
             "SELECT entity, record_count, status, window_start, window_end, endpoint FROM raw.batch WHERE batch_id = %s",
             (batch_id,),
@@ -114,12 +118,13 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
         suites = [s for s in (find_suite(f"{entity.name}.raw"), load_suite(f"{entity.name}.staging")) if s]
         config = batch_rules.thresholds()
 
-        conn.execute("SELECT pg_advisory_lock(hashtext('tthc.load.' || %s))", (entity.name,))
+        conn.execute("SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
         try:
-            for table in entity.staging_tables:
-                conn.execute(psycopg.sql.SQL("TRUNCATE {}").format(psycopg.sql.Identifier(*table.split("."))))
             warehouse.run_sql(conn, f"staging/{entity.name}.sql", {"batch_id": batch_id})
-            # Fresh statistics: staging was just emptied and refilled, and the rule queries join it.
+            conn.commit()
+            # Fresh statistics: staging was just refilled and the rule queries join it. Two
+            # ANALYZEs of one table at once can fail ("tuple concurrently updated"), hence the lock.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.analyze.' || %s))", (entity.name,))
             conn.execute(psycopg.sql.SQL("ANALYZE {}").format(psycopg.sql.SQL(", ").join(
                 psycopg.sql.Identifier(*table.split(".")) for table in entity.staging_tables)))
             conn.commit()
@@ -130,6 +135,8 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
 
             validations = [validate_table(suite, dsn, batch_id) for suite in suites]
             clock.lap("validate")
+            # From here to the commit: the batch is published, one batch of an entity at a time.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.load.' || %s))", (entity.name,))
             quarantined = _quarantine(conn, batch_id, entity.name, suites)
             clock.lap("quarantine")
             warnings = _warn(conn, batch_id, entity.name, suites)
@@ -168,8 +175,11 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             clock.lap("merge")
         finally:
             conn.rollback()
-            conn.execute("DELETE FROM staging.rule_hit WHERE batch_id = %s", (batch_id,))
-            conn.execute("SELECT pg_advisory_unlock(hashtext('tthc.load.' || %s))", (entity.name,))
+            # Staging is transient: once the batch is published (or rejected) its rows go.
+            for table in (*entity.staging_tables, "staging.rule_hit"):
+                conn.execute(psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
+                    psycopg.sql.Identifier(*table.split("."))), (batch_id,))
+            conn.execute("SELECT pg_advisory_unlock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
             conn.commit()
 
         core_suite = find_suite(f"{entity.name}.core")

@@ -46,10 +46,25 @@ def warehouse_conninfo(conn_id: str = WAREHOUSE_CONN_ID) -> str:
     return conninfo(get_connection(conn_id))
 
 
+# Settings of every pipeline session. JIT off: a load runs dozens of statements whose row estimates
+# are high enough to trigger JIT compilation (~100 ms each, measured) but which finish in less than
+# that; compiling costs more than it saves.
+SESSION_OPTIONS = "-c jit=off"
+
+
+def session_conninfo(dsn: str) -> str:
+    """``dsn`` with the pipeline's session settings added to whatever options it already has."""
+    options = psycopg.conninfo.conninfo_to_dict(dsn).get("options")
+    if options and SESSION_OPTIONS in str(options):
+        return dsn
+    return psycopg.conninfo.make_conninfo(dsn, options=f"{options} {SESSION_OPTIONS}" if options else SESSION_OPTIONS)
+
+
 @contextmanager
 def connect(conn_id: str = WAREHOUSE_CONN_ID, *, dsn: str | None = None):
-    """A psycopg 3 connection; commits on success, rolls back on error."""
-    with psycopg.connect(dsn or warehouse_conninfo(conn_id)) as conn:
+    """A psycopg 3 connection with the pipeline's session settings; commits on success, rolls back
+    on error."""
+    with psycopg.connect(session_conninfo(dsn or warehouse_conninfo(conn_id))) as conn:
         # Timestamps in the warehouse are timestamptz; sessions speak local time so that casts to
         # date and period boundaries follow Vietnamese days.
         conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")

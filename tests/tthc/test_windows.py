@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from tthc.indicators import whole_years
 from tthc.windows import LOCAL_TZ, Window, extraction_window, parse_moment, refresh_range
 
 
@@ -54,12 +53,3 @@ def test_asset_triggered_refresh_spans_the_events_windows():
 def test_refresh_without_conf_or_event_windows_is_refused():
     with pytest.raises(ValueError, match="nothing to refresh"):
         refresh_range({}, {"tthc_core_dossiers": [SimpleNamespace(extra={})]})
-
-
-@pytest.mark.parametrize(("first", "last", "expected"), [
-    (date(2023, 3, 5), date(2023, 3, 6), (date(2023, 1, 1), date(2024, 1, 1))),
-    (date(2023, 1, 1), date(2024, 7, 1), (date(2023, 1, 1), date(2025, 1, 1))),
-    (date(2023, 12, 31), date(2024, 1, 1), (date(2023, 1, 1), date(2024, 1, 1))),
-])
-def test_refresh_ranges_widen_to_whole_years(first, last, expected):
-    assert whole_years(first, last) == expected

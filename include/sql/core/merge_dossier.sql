@@ -19,16 +19,25 @@ newest AS (
     FROM accepted
     ORDER BY dossier_code, source_updated_at DESC, ordinal DESC
 )
-SELECT newest.*, live.competent_unit_code AS previous_unit_code
+SELECT newest.*, live.competent_unit_code AS previous_unit_code, live.ma_ho_so IS NOT NULL AS was_live
 FROM newest
 LEFT JOIN core.fact_dossier AS live ON live.ma_ho_so = newest.dossier_code
 LEFT JOIN core.dossier_tombstone AS tombstone ON tombstone.ma_ho_so = newest.dossier_code
 WHERE newest.source_updated_at > coalesce(greatest(live.source_updated_at, tombstone.source_updated_at), '-infinity');
 
--- Replacing a dossier = deleting it (children cascade) and inserting the new version.
-DELETE FROM core.fact_dossier AS live
-USING changed_dossier AS changed
-WHERE live.ma_ho_so = changed.dossier_code;
+-- The planner needs the size of what changed to pick index lookups over scans of core.
+ANALYZE changed_dossier;
+
+-- Replacing a dossier = deleting it with its child lists and inserting the new version. Only a
+-- dossier that was live has children; they are found through each child table's key.
+CREATE TEMP TABLE replaced_code ON COMMIT DROP AS
+SELECT ARRAY(SELECT dossier_code FROM changed_dossier WHERE was_live) AS codes;
+DELETE FROM core.dossier_document   WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
+DELETE FROM core.dossier_fee        WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
+DELETE FROM core.dossier_result     WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
+DELETE FROM core.dossier_supplement WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
+DELETE FROM core.dossier_step       WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
+DELETE FROM core.fact_dossier       WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
 
 INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id)
 SELECT dossier_code, source_updated_at, batch_id

@@ -6,7 +6,7 @@ DELETE FROM staging.dossier WHERE batch_id = %(batch_id)s;
 INSERT INTO staging.dossier
 WITH source AS (
     -- One jsonb_to_record call reads every field; numbers arrive as their text.
-    SELECT r.batch_id, r.ordinal, md5(r.payload::text) AS payload_hash, f.*
+    SELECT r.batch_id, r.ordinal, coalesce(r.payload_hash, md5(r.payload::text)) AS payload_hash, f.*
     FROM raw.record AS r
     CROSS JOIN LATERAL jsonb_to_record(r.payload) AS f (
         "MaHoSo" text, "MaTTHC" text, "TenTTHC" text, "MaLinhVuc" text, "TenLinhVuc" text,
@@ -20,8 +20,18 @@ WITH source AS (
     WHERE r.batch_id = %(batch_id)s
 ),
 parsed AS (
-    -- Each date is parsed once; "unreadable" below = present in the source but NULL here.
+    -- Each value is parsed once; "unreadable" below = present in the source but NULL here.
     SELECT source.*,
+           staging.parse_source_int("KenhThucHien")                AS channel,
+           staging.parse_source_int("LoaiDoiTuong")                AS applicant_type,
+           staging.parse_source_int("TrangThaiHoSo")               AS status,
+           staging.parse_source_int("HoSoCoThanhPhanSoHoa")        AS has_digitized_component,
+           staging.parse_source_int("TaiKhoanDuocXacThucVoiVNeID") AS vneid_verified,
+           staging.parse_source_int("DuocThanhToanTrucTuyen")      AS online_payment,
+           staging.parse_source_int("DongBoDVCQG")                 AS synced_to_portal,
+           staging.parse_source_int("CoPhieuXinLoi")               AS has_apology,
+           staging.parse_source_int("KetQuaDanhGia")               AS rating,
+           staging.parse_source_int("DaXoa")                       AS is_deleted,
            staging.parse_source_timestamp("NgayNopHoSo")     AS submitted_at,
            staging.parse_source_timestamp("NgayTiepNhan")    AS received_at,
            staging.parse_source_timestamp("NgayHenTra")      AS due_at,
@@ -41,8 +51,8 @@ SELECT
     staging.nullif_blank("TenLinhVuc")                   AS field_name,
     staging.nullif_blank("MaDonViTiepNhan")              AS receiving_unit_code,
     staging.nullif_blank("MaDonViXuLy")                  AS competent_unit_code,
-    staging.parse_source_int("KenhThucHien")             AS channel,
-    staging.parse_source_int("LoaiDoiTuong")             AS applicant_type,
+    channel,
+    applicant_type,
     staging.nullif_blank("ChuHoSo")                      AS applicant_name_token,
     staging.nullif_blank("SoGiayToChuHoSo")              AS applicant_id_token,
     staging.nullif_blank("SoDienThoai")                  AS applicant_phone_token,
@@ -50,14 +60,14 @@ SELECT
     staging.nullif_blank("DiaChi")                       AS applicant_address_token,
     staging.nullif_blank("TrichYeuHoSo")                 AS summary_token,
     submitted_at, received_at, due_at, finished_at, returned_at, refused_at,
-    staging.parse_source_int("TrangThaiHoSo")            AS status,
-    staging.parse_source_int("HoSoCoThanhPhanSoHoa")     AS has_digitized_component,
-    staging.parse_source_int("TaiKhoanDuocXacThucVoiVNeID") AS vneid_verified,
-    staging.parse_source_int("DuocThanhToanTrucTuyen")   AS online_payment,
-    staging.parse_source_int("DongBoDVCQG")              AS synced_to_portal,
-    staging.parse_source_int("CoPhieuXinLoi")            AS has_apology,
-    staging.parse_source_int("KetQuaDanhGia")            AS rating,
-    staging.parse_source_int("DaXoa")                    AS is_deleted,
+    status,
+    has_digitized_component,
+    vneid_verified,
+    online_payment,
+    synced_to_portal,
+    has_apology,
+    rating,
+    is_deleted,
     source_updated_at,
     array_remove(ARRAY[
         CASE WHEN staging.nullif_blank("NgayNopHoSo") IS NOT NULL AND submitted_at IS NULL THEN 'NgayNopHoSo' END,
@@ -67,16 +77,16 @@ SELECT
         CASE WHEN staging.nullif_blank("NgayTra") IS NOT NULL AND returned_at IS NULL THEN 'NgayTra' END,
         CASE WHEN staging.nullif_blank("NgayTuChoi") IS NOT NULL AND refused_at IS NULL THEN 'NgayTuChoi' END,
         CASE WHEN staging.nullif_blank("NgayCapNhat") IS NOT NULL AND source_updated_at IS NULL THEN 'NgayCapNhat' END,
-        CASE WHEN staging.is_unreadable_int("KenhThucHien") THEN 'KenhThucHien' END,
-        CASE WHEN staging.is_unreadable_int("LoaiDoiTuong") THEN 'LoaiDoiTuong' END,
-        CASE WHEN staging.is_unreadable_int("TrangThaiHoSo") THEN 'TrangThaiHoSo' END,
-        CASE WHEN staging.is_unreadable_int("HoSoCoThanhPhanSoHoa") THEN 'HoSoCoThanhPhanSoHoa' END,
-        CASE WHEN staging.is_unreadable_int("TaiKhoanDuocXacThucVoiVNeID") THEN 'TaiKhoanDuocXacThucVoiVNeID' END,
-        CASE WHEN staging.is_unreadable_int("DuocThanhToanTrucTuyen") THEN 'DuocThanhToanTrucTuyen' END,
-        CASE WHEN staging.is_unreadable_int("DongBoDVCQG") THEN 'DongBoDVCQG' END,
-        CASE WHEN staging.is_unreadable_int("CoPhieuXinLoi") THEN 'CoPhieuXinLoi' END,
-        CASE WHEN staging.is_unreadable_int("KetQuaDanhGia") THEN 'KetQuaDanhGia' END,
-        CASE WHEN staging.is_unreadable_int("DaXoa") THEN 'DaXoa' END
+        CASE WHEN staging.nullif_blank("KenhThucHien") IS NOT NULL AND channel IS NULL THEN 'KenhThucHien' END,
+        CASE WHEN staging.nullif_blank("LoaiDoiTuong") IS NOT NULL AND applicant_type IS NULL THEN 'LoaiDoiTuong' END,
+        CASE WHEN staging.nullif_blank("TrangThaiHoSo") IS NOT NULL AND status IS NULL THEN 'TrangThaiHoSo' END,
+        CASE WHEN staging.nullif_blank("HoSoCoThanhPhanSoHoa") IS NOT NULL AND has_digitized_component IS NULL THEN 'HoSoCoThanhPhanSoHoa' END,
+        CASE WHEN staging.nullif_blank("TaiKhoanDuocXacThucVoiVNeID") IS NOT NULL AND vneid_verified IS NULL THEN 'TaiKhoanDuocXacThucVoiVNeID' END,
+        CASE WHEN staging.nullif_blank("DuocThanhToanTrucTuyen") IS NOT NULL AND online_payment IS NULL THEN 'DuocThanhToanTrucTuyen' END,
+        CASE WHEN staging.nullif_blank("DongBoDVCQG") IS NOT NULL AND synced_to_portal IS NULL THEN 'DongBoDVCQG' END,
+        CASE WHEN staging.nullif_blank("CoPhieuXinLoi") IS NOT NULL AND has_apology IS NULL THEN 'CoPhieuXinLoi' END,
+        CASE WHEN staging.nullif_blank("KetQuaDanhGia") IS NOT NULL AND rating IS NULL THEN 'KetQuaDanhGia' END,
+        CASE WHEN staging.nullif_blank("DaXoa") IS NOT NULL AND is_deleted IS NULL THEN 'DaXoa' END
     ], NULL)                                             AS unreadable_fields,
     payload_hash
 FROM parsed;

@@ -66,7 +66,7 @@ def sqlalchemy_url(conninfo: str) -> str:
         host=None if socket_dir else host,
         port=None if socket_dir else int(params.get("port") or 5432),
         database=params.get("dbname"),
-        query={"host": host} if socket_dir else {},
+        query=({"host": host} if socket_dir else {}) | ({"options": params["options"]} if params.get("options") else {}),
     )
     return url.render_as_string(hide_password=False)
 
