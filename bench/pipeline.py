@@ -21,7 +21,7 @@ from datetime import date
 import psutil
 import psycopg
 
-from tthc import PROJECT_ROOT, devstack, warehouse
+from tthc import PROJECT_ROOT, devstack, staging, warehouse
 
 # The simulator's default span (it plants figures in 2023 and the first half of 2024).
 SIM_START, SIM_NOW = date(2022, 12, 1), date(2024, 7, 1)
@@ -183,7 +183,7 @@ def load_stage_against_baselines(dsn: str) -> dict:
     # rolled back. The same rows for all three ways of writing them.
     rows: dict[str, tuple[list[str], list[tuple]]] = {}
     with warehouse.connect(dsn=dsn) as conn:
-        warehouse.run_sql(conn, "staging/dossier.sql", {"batch_id": batch_id})
+        staging.stage_from_raw(conn, batch_id)
         for table in ("dossier", "dossier_document", "dossier_fee", "dossier_result", "dossier_supplement",
                       "dossier_step"):
             cursor = conn.execute(f"SELECT * FROM staging.{table} WHERE batch_id = %s", (batch_id,))

@@ -17,13 +17,16 @@ DOC = """
 1. **plan_windows / extract** (mapped, one task per month of the window, in the pool
    `tthc_source` that caps concurrent calls to the source): `/api/v1/hoso` for
    `[start − lookback, end)` (lookback from the `tthc_source` connection's extra, default 15 min),
-   streamed page by page into `raw.record`, personal data pseudonymized first; one `raw.batch`
-   per window, committed on its own.
+   streamed page by page, personal data pseudonymized first, into `raw.record` (JSONB, kept for
+   replays) and, typed, into `staging.dossier*` (`plugins/tthc/staging.py`); one `raw.batch` per
+   window, committed on its own.
 2. **load** (one per batch): a month's load starts as soon as its extraction has landed, while
    later months are still being extracted (each month's extract and load are one instance of a
-   mapped task group). Staging (`include/sql/staging/dossier.sql`), the record rules of `expectations/dossier.staging.json` (breakers go to `quality.quarantine` with the rule),
-   then one transaction merges the rest into `core.fact_dossier` and its child tables and writes
-   `quality.run_audit` (`extracted = loaded + quarantined`, enforced).
+   mapped task group; loads of different months overlap too). The record rules of
+   `expectations/dossier.staging.json` (breakers go to `quality.quarantine` with the rule), then
+   one transaction merges the rest into `core.fact_dossier` and its child tables and writes
+   `quality.run_audit` (`extracted = loaded + quarantined`, enforced). A batch whose staging rows
+   are gone (already published, or landed before this version) is typed again from `raw`.
 3. The load emits the asset `tthc_core_dossiers` with the windows it changed; the indicators DAG
    refreshes on it.
 

@@ -1,15 +1,16 @@
 """Source → raw: one extraction of one entity for one window becomes one raw batch.
 
 Pages are streamed from the API, made safe (pseudonymized, NFC) and copied into ``raw.record`` as
-they arrive, so memory does not grow with the window. The batch row and its records are written
-in one transaction: a killed extraction leaves nothing behind, and the next run starts clean.
+they arrive, so memory does not grow with the window (one page at a time). Dossiers are also typed
+into staging while the page is at hand (``tthc.staging``), which spares the load reading them back.
+The batch row, its records and their staging rows are written in one transaction: a killed
+extraction leaves nothing behind, and the next run starts clean.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,10 +18,14 @@ import psycopg
 
 from tthc import warehouse
 from tthc.entities import Entity
-from tthc.pseudonymize import Pseudonymizer, nfc
+from tthc.pseudonymize import Pseudonymizer, landed_json, nfc
 from tthc.source_client import SourceClient
+from tthc.staging import DossierRows
 
 log = logging.getLogger(__name__)
+
+
+RAW_COLUMNS = ("batch_id", "ordinal", "record_key", "payload", "payload_hash")
 
 
 @dataclass(frozen=True)
@@ -52,27 +57,32 @@ def extract_to_raw(
         (entity.name, entity.endpoint, window_start, window_end, airflow_run_id),
     ).fetchone()[0]
 
-    def rows() -> Iterator[tuple]:
-        ordinal = 0
-        pages = (
-            client.iter_pages(entity.endpoint, start=window_start, end=window_end)
-            if entity.incremental
-            else client.iter_pages(entity.endpoint)
-        )
-        for page in pages:
-            if not first_total:
-                first_total.append(page.total_elements)
-            for record in page.records:
-                payload = pseudonymizer.serialize(entity.name, record)
-                payload_bytes = payload.encode()
-                digest.update(payload_bytes)
-                ordinal += 1
-                key = record.get(entity.key_field)
-                yield (batch_id, ordinal, None if key in (None, "") else nfc(str(key)), payload,
-                       hashlib.md5(payload_bytes, usedforsecurity=False).hexdigest())
+    pages = (
+        client.iter_pages(entity.endpoint, start=window_start, end=window_end)
+        if entity.incremental
+        else client.iter_pages(entity.endpoint)
+    )
+    count = 0
+    for page in pages:
+        if not first_total:
+            first_total.append(page.total_elements)
+        landed = []
+        staged = DossierRows() if entity.name == "dossier" else None
+        for record in page.records:
+            masked = pseudonymizer.mask(entity.name, record)
+            payload = landed_json(masked)
+            payload_bytes = payload.encode()
+            digest.update(payload_bytes)
+            payload_hash = hashlib.md5(payload_bytes, usedforsecurity=False).hexdigest()
+            count += 1
+            key = record.get(entity.key_field)
+            landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash))
+            if staged is not None:
+                staged.add(batch_id, count, masked, payload_hash)
+        warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)
+        if staged is not None:
+            staged.copy_into(conn)
 
-    count = warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload", "payload_hash"),
-                                rows())
     checksum = digest.hexdigest()
     reported_total = first_total[0] if first_total else 0
     conn.execute(

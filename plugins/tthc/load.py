@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from tthc import warehouse
+from tthc import staging, warehouse
 from tthc.entities import ENTITIES
 from tthc.quality import batch_rules, data_docs
 from tthc.quality.alerts import AlertDetails
@@ -120,7 +120,10 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
 
         conn.execute("SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
         try:
-            warehouse.run_sql(conn, f"staging/{entity.name}.sql", {"batch_id": batch_id})
+            if entity.name == "dossier":  # typed by the extraction, or now from raw (tthc.staging)
+                staging.stage_from_raw(conn, batch_id)
+            else:
+                warehouse.run_sql(conn, f"staging/{entity.name}.sql", {"batch_id": batch_id})
             conn.commit()
             # Fresh statistics: staging was just refilled and the rule queries join it. Two
             # ANALYZEs of one table at once can fail ("tuple concurrently updated"), hence the lock.

@@ -59,11 +59,19 @@ class Pseudonymizer:
             ]
         return safe
 
-    def serialize(self, entity: str, record: dict[str, Any]) -> str:
-        """The record as it may be written anywhere: personal data masked, JSON text in NFC.
+    def mask(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with its personal data replaced by tokens (a copy; other entities carry none)."""
+        return self.dossier(record) if entity == "dossier" else record
 
-        Normalizing the serialized text once covers every string, keys and nested lists included
-        (JSON's own syntax is ASCII, which NFC leaves alone).
-        """
-        safe = self.dossier(record) if entity == "dossier" else record
-        return nfc(orjson.dumps(safe, option=orjson.OPT_SORT_KEYS).decode())
+    def serialize(self, entity: str, record: dict[str, Any]) -> str:
+        """The record as it may be written anywhere: personal data masked, JSON text in NFC."""
+        return landed_json(self.mask(entity, record))
+
+
+def landed_json(masked: dict[str, Any]) -> str:
+    """JSON text of a masked record, in NFC.
+
+    Normalizing the serialized text once covers every string, keys and nested lists included
+    (JSON's own syntax is ASCII, which NFC leaves alone).
+    """
+    return nfc(orjson.dumps(masked, option=orjson.OPT_SORT_KEYS).decode())

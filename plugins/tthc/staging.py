@@ -1,0 +1,305 @@
+"""Dossiers from source records to typed staging rows, in Python, with a binary COPY.
+
+Renaming (Vietnamese source names -> English staging columns, the one mapping for dossiers) and
+casting; nothing is judged here. A value that is absent ("" or null) reads as NULL; a value that
+is present but not readable also reads as NULL and its field is named in ``unreadable_fields``,
+which the quality gate turns into a quarantine row.
+
+Two paths write the same rows with the same code:
+
+- the extraction types every record of a page while it holds it (already parsed and
+  pseudonymized), in the transaction that lands the page in ``raw`` - the hot path;
+- ``stage_from_raw`` types a landed batch again from ``raw.record`` (a replay, or a load re-run
+  after its batch's staging rows were published and removed).
+
+The source's value formats are read as ``include/sql/schema/002_source_parsing.sql`` reads them
+(SQL keeps those functions for the queries that read raw payloads: reconciliation, retries);
+``tests/tthc/test_staging.py`` holds the two to the same answers. Dossiers are the volume entity
+and are typed here; units, procedures and feedback are few and are staged by
+``include/sql/staging/<entity>.sql``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import psycopg
+
+from tthc import warehouse
+from tthc.pseudonymize import nfc
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Vietnam has kept UTC+7 since 13 June 1975; earlier dates take the zone's history.
+_LOCAL_FIXED = timezone(timedelta(hours=7))
+_ISO = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?"
+    r"(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+_INT = re.compile(r"-?[0-9]{1,9}")
+_NUMERIC = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_MAX_INT = 999_999_999  # nine digits, as the SQL pattern
+
+
+# --- source values ------------------------------------------------------------------------------
+
+
+def source_text(value: Any) -> str | None:
+    """The value as text, the way ``payload->>'Field'`` gives it: strings as they are (NFC),
+    numbers and booleans as JSON writes them, lists and objects as JSON text."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return nfc(value)
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) in (int, float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def text_or_none(value: Any) -> str | None:
+    """Trimmed text, NULL when blank (``staging.nullif_blank``: only spaces are trimmed)."""
+    text = source_text(value)
+    if text is None:
+        return None
+    return text.strip(" ") or None
+
+
+def parse_int(value: Any) -> int | None:
+    if type(value) is int:
+        return value if -_MAX_INT <= value <= _MAX_INT else None
+    text = source_text(value)
+    if text is None:
+        return None
+    text = text.strip(" ")
+    return int(text) if _INT.fullmatch(text) else None
+
+
+def parse_numeric(value: Any) -> Decimal | None:
+    if type(value) is int:
+        return Decimal(value)
+    text = source_text(value)
+    if text is None:
+        return None
+    text = text.strip(" ")
+    return Decimal(text) if _NUMERIC.fullmatch(text) else None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """yyyyMMddHHmmss, yyyy-MM-dd HH:mm:ss or ISO 8601 with fractions and offset; local time unless
+    an offset is written; impossible calendar values read as NULL."""
+    text = source_text(value)
+    if text is None:
+        return None
+    try:
+        if len(text) == 14 and text.isascii() and text.isdigit():
+            return _local(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                          int(text[12:14]), 0)
+        match = _ISO.fullmatch(text)
+        if match is None:
+            return None
+        year, month, day, hour, minute, second, fraction, zone = match.groups()
+        micro = int(fraction.ljust(6, "0")) if fraction else 0
+        if zone is None:
+            return _local(int(year), int(month), int(day), int(hour), int(minute), int(second), micro)
+        stamp = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro)
+        if zone == "Z":
+            return stamp.replace(tzinfo=UTC)
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        return stamp.replace(tzinfo=timezone(-offset if zone[0] == "-" else offset))
+    except ValueError:  # day 30 of February, hour 25, an offset of a day or more
+        return None
+
+
+def _local(year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro,
+                    tzinfo=_LOCAL_FIXED if year >= 1976 else LOCAL_TZ)
+
+
+def unreadable(value: Any, parsed: Any) -> bool:
+    """Present in the source but not readable."""
+    return parsed is None and text_or_none(value) is not None
+
+
+# --- dossiers -----------------------------------------------------------------------------------
+
+_TEXT = ("text", text_or_none)
+_INTEGER = ("integer", parse_int)
+_TIMESTAMP = ("timestamptz", parse_timestamp)
+
+# staging.dossier: (source field, column, type). Order = the table's columns.
+DOSSIER_FIELDS: tuple[tuple[str, str, tuple[str, Callable[[Any], Any]]], ...] = (
+    ("MaHoSo", "dossier_code", _TEXT),
+    ("MaTTHC", "procedure_code", _TEXT),
+    ("TenTTHC", "procedure_name", _TEXT),
+    ("MaLinhVuc", "field_code", _TEXT),
+    ("TenLinhVuc", "field_name", _TEXT),
+    ("MaDonViTiepNhan", "receiving_unit_code", _TEXT),
+    ("MaDonViXuLy", "competent_unit_code", _TEXT),
+    ("KenhThucHien", "channel", _INTEGER),
+    ("LoaiDoiTuong", "applicant_type", _INTEGER),
+    ("ChuHoSo", "applicant_name_token", _TEXT),
+    ("SoGiayToChuHoSo", "applicant_id_token", _TEXT),
+    ("SoDienThoai", "applicant_phone_token", _TEXT),
+    ("Email", "applicant_email_token", _TEXT),
+    ("DiaChi", "applicant_address_token", _TEXT),
+    ("TrichYeuHoSo", "summary_token", _TEXT),
+    ("NgayNopHoSo", "submitted_at", _TIMESTAMP),
+    ("NgayTiepNhan", "received_at", _TIMESTAMP),
+    ("NgayHenTra", "due_at", _TIMESTAMP),
+    ("NgayKetThucXuLy", "finished_at", _TIMESTAMP),
+    ("NgayTra", "returned_at", _TIMESTAMP),
+    ("NgayTuChoi", "refused_at", _TIMESTAMP),
+    ("TrangThaiHoSo", "status", _INTEGER),
+    ("HoSoCoThanhPhanSoHoa", "has_digitized_component", _INTEGER),
+    ("TaiKhoanDuocXacThucVoiVNeID", "vneid_verified", _INTEGER),
+    ("DuocThanhToanTrucTuyen", "online_payment", _INTEGER),
+    ("DongBoDVCQG", "synced_to_portal", _INTEGER),
+    ("CoPhieuXinLoi", "has_apology", _INTEGER),
+    ("KetQuaDanhGia", "rating", _INTEGER),
+    ("DaXoa", "is_deleted", _INTEGER),
+    ("NgayCapNhat", "source_updated_at", _TIMESTAMP),
+)
+# Fields named in unreadable_fields, in this order: the dates, then the whole numbers.
+_DOSSIER_CHECKED = tuple(
+    [(i, f) for i, (f, _, kind) in enumerate(DOSSIER_FIELDS) if kind is _TIMESTAMP]
+    + [(i, f) for i, (f, _, kind) in enumerate(DOSSIER_FIELDS) if kind is _INTEGER]
+)
+
+# Child lists: table -> (source list, ((source field, column, type), ...)).
+CHILD_LISTS: Mapping[str, tuple[str, tuple[tuple[str, str, tuple[str, Callable[[Any], Any]]], ...]]] = {
+    "dossier_document": ("TaiLieuNop", (
+        ("MaThanhPhanHoSo", "component_code", _TEXT),
+        ("TenTepDinhKem", "file_name", _TEXT),
+        ("DuocSoHoa", "is_digitized", _INTEGER),
+        ("DuocTaiSuDung", "is_reused", _INTEGER),
+        ("DuocLayTuKhoDMQG", "from_citizen_store", _INTEGER),
+    )),
+    "dossier_fee": ("DanhSachLePhi", (
+        ("MaPhiLePhi", "fee_code", _TEXT),
+        ("TenPhiLePhi", "fee_name", _TEXT),
+        ("Gia", "amount", ("numeric", parse_numeric)),
+        ("HinhThucThu", "collection_method", _TEXT),
+    )),
+    "dossier_result": ("DanhSachGiayToKetQua", (
+        ("MaGiayToKetQua", "result_code", _TEXT),
+        ("TenGiayTo", "result_name", _TEXT),
+        ("DuongDanTepTinKetQua", "file_url", _TEXT),
+    )),
+    "dossier_supplement": ("DanhSachHoSoBoSung", (
+        ("HoSoBoSungId", "supplement_id", _TEXT),
+        ("NgayBoSung", "requested_at", _TIMESTAMP),
+        ("NgayTiepNhanBoSung", "answered_at", _TIMESTAMP),
+        ("NgayHenTraTruoc", "due_before", _TIMESTAMP),
+        ("NgayHenTraMoi", "due_after", _TIMESTAMP),
+    )),
+    "dossier_step": ("QuaTrinhXuLy", (
+        ("ThoiDiemXuLy", "step_at", _TIMESTAMP),
+        ("TrangThai", "status", _INTEGER),
+        ("PhongBanXuLy", "department", _TEXT),
+        ("NguoiXuLy", "handler_token", _TEXT),
+        ("NoiDungXuLy", "content_token", _TEXT),
+    )),
+}
+# Columns a child table has beyond its source fields.
+_CHILD_EXTRA: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "dossier_fee": (("amount_unreadable", "boolean"),),
+    "dossier_supplement": (("unreadable_fields", "text[]"),),
+}
+
+_KEY_COLUMNS = (("batch_id", "bigint"), ("ordinal", "integer"))
+
+
+def _layout() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """staging table -> (columns, types), in the tables' column order."""
+    tables = {"dossier": (
+        *_KEY_COLUMNS, *((column, kind[0]) for _, column, kind in DOSSIER_FIELDS),
+        ("unreadable_fields", "text[]"), ("payload_hash", "text"),
+    )}
+    for table, (_, fields) in CHILD_LISTS.items():
+        tables[table] = (*_KEY_COLUMNS, ("position", "integer"), *((column, kind[0]) for _, column, kind in fields),
+                         *_CHILD_EXTRA.get(table, ()))
+    return {table: (tuple(c for c, _ in cols), tuple(t for _, t in cols)) for table, cols in tables.items()}
+
+
+LAYOUT = _layout()
+
+
+class DossierRows:
+    """Typed staging rows of a run of dossier records, kept until ``copy_into`` writes them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple]] = {table: [] for table in LAYOUT}
+
+    def add(self, batch_id: int, ordinal: int, record: Any, payload_hash: str) -> None:
+        get = record.get if isinstance(record, dict) else _absent
+        values = [get(field) for field, _, _ in DOSSIER_FIELDS]
+        parsed = [kind[1](value) for value, (_, _, kind) in zip(values, DOSSIER_FIELDS, strict=True)]
+        unreadable_fields = [field for i, field in _DOSSIER_CHECKED if unreadable(values[i], parsed[i])]
+        self.rows["dossier"].append((batch_id, ordinal, *parsed, unreadable_fields, payload_hash))
+        for table, (source_list, fields) in CHILD_LISTS.items():
+            items = get(source_list)
+            if type(items) is not list:
+                continue
+            out = self.rows[table]
+            for position, item in enumerate(items, start=1):
+                item_get = item.get if isinstance(item, dict) else _absent
+                raw_values = [item_get(field) for field, _, _ in fields]
+                typed = [kind[1](value) for value, (_, _, kind) in zip(raw_values, fields, strict=True)]
+                if table == "dossier_fee":
+                    typed.append(unreadable(raw_values[2], typed[2]))
+                elif table == "dossier_supplement":
+                    typed.append([field for (field, _, kind), value, parsed_value in zip(fields, raw_values, typed,
+                                                                                          strict=True)
+                                  if kind is _TIMESTAMP and unreadable(value, parsed_value)])
+                out.append((batch_id, ordinal, position, *typed))
+
+    def copy_into(self, conn: psycopg.Connection) -> int:
+        """Binary COPY of the rows into staging; returns the number of dossier rows."""
+        written = len(self.rows["dossier"])
+        for table, rows in self.rows.items():
+            if rows:
+                columns, types = LAYOUT[table]
+                warehouse.copy_rows(conn, f"staging.{table}", columns, rows, types=types)
+        self.rows = {table: [] for table in LAYOUT}
+        return written
+
+
+def _absent(_field: str) -> None:
+    return None
+
+
+def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -> int:
+    """Type a landed batch of dossiers again from raw, unless its staging rows are there already
+    (the extraction typed them); returns the number of dossier rows staged now."""
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM staging.dossier WHERE batch_id = %s)", (batch_id,)).fetchone()[0]:
+        return 0
+    for table in LAYOUT:  # what a replay interrupted before its commit could not have left, to be sure
+        conn.execute(psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
+            psycopg.sql.Identifier("staging", table)), (batch_id,))
+    staged = 0
+    with conn.cursor(name=f"raw_batch_{batch_id}") as cursor:
+        cursor.execute(
+            """SELECT ordinal, payload::text, coalesce(payload_hash, md5(payload::text))
+               FROM raw.record WHERE batch_id = %s ORDER BY ordinal""", (batch_id,))
+        while records := cursor.fetchmany(chunk):
+            rows = DossierRows()
+            for ordinal, payload, payload_hash in records:
+                rows.add(batch_id, ordinal, orjson.loads(payload), payload_hash)
+            staged += rows.copy_into(conn)
+    return staged
+
+
+def typed_rows(records: Iterable[tuple[int, Any, str]], batch_id: int) -> DossierRows:
+    """The staging rows of ``(ordinal, record, payload_hash)`` (for tests and benchmarks)."""
+    rows = DossierRows()
+    for ordinal, record, payload_hash in records:
+        rows.add(batch_id, ordinal, record, payload_hash)
+    return rows
