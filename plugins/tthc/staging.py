@@ -55,7 +55,7 @@ def source_text(value: Any) -> str | None:
     if value is None:
         return None
     if type(value) is str:
-        return nfc(value)
+        return value if value.isascii() else nfc(value)
     if type(value) is bool:
         return "true" if value else "false"
     if type(value) in (int, float):
@@ -65,6 +65,9 @@ def source_text(value: Any) -> str | None:
 
 def text_or_none(value: Any) -> str | None:
     """Trimmed text, NULL when blank (``staging.nullif_blank``: only spaces are trimmed)."""
+    if type(value) is str:  # nearly every value: the short way
+        text = value.strip(" ")
+        return (text if text.isascii() else nfc(text)) if text else None
     text = source_text(value)
     if text is None:
         return None
@@ -94,6 +97,12 @@ def parse_numeric(value: Any) -> Decimal | None:
 def parse_timestamp(value: Any) -> datetime | None:
     """yyyyMMddHHmmss, yyyy-MM-dd HH:mm:ss or ISO 8601 with fractions and offset; local time unless
     an offset is written; impossible calendar values read as NULL."""
+    if type(value) is str and len(value) == 14 and value >= "1976" and value.isascii() and value.isdigit():
+        try:  # the usual case, read by the C parser (which also rejects 30 February)
+            return datetime.fromisoformat(
+                f"{value[:4]}-{value[4:6]}-{value[6:8]}T{value[8:10]}:{value[10:12]}:{value[12:]}+07:00")
+        except ValueError:
+            return None
     text = source_text(value)
     if text is None:
         return None
@@ -121,11 +130,6 @@ def parse_timestamp(value: Any) -> datetime | None:
 def _local(year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int) -> datetime:
     return datetime(year, month, day, hour, minute, second, micro,
                     tzinfo=_LOCAL_FIXED if year >= 1976 else LOCAL_TZ)
-
-
-def unreadable(value: Any, parsed: Any) -> bool:
-    """Present in the source but not readable."""
-    return parsed is None and text_or_none(value) is not None
 
 
 # --- dossiers -----------------------------------------------------------------------------------
@@ -232,34 +236,53 @@ def _layout() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
 LAYOUT = _layout()
 
 
+def _fee_extra(item_get: Callable[[str], Any], typed: list) -> tuple:
+    return (typed[2] is None and text_or_none(item_get("Gia")) is not None,)  # amount_unreadable
+
+
+def _supplement_extra(item_get: Callable[[str], Any], typed: list) -> tuple:
+    # unreadable_fields: the four dates are typed[1:5]
+    return ([field for field, value in zip(_SUPPLEMENT_DATES, typed[1:5], strict=True)
+             if value is None and text_or_none(item_get(field)) is not None],)
+
+
+_SUPPLEMENT_DATES = ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")
+_DOSSIER_CONVERTERS = tuple((field, kind[1]) for field, _, kind in DOSSIER_FIELDS)
+# (table, source list, converters, extra columns)
+_CHILD_CONVERTERS = tuple(
+    (table, source_list, tuple((field, kind[1]) for field, _, kind in fields),
+     {"dossier_fee": _fee_extra, "dossier_supplement": _supplement_extra}.get(table))
+    for table, (source_list, fields) in CHILD_LISTS.items()
+)
+
+
 class DossierRows:
-    """Typed staging rows of a run of dossier records, kept until ``copy_into`` writes them."""
+    """Typed staging rows of a run of dossier records, kept until ``copy_into`` writes them.
+
+    This runs for every record the extraction lands, so it is written for speed: one pass over
+    precomputed (field, converter) pairs, and a field is checked for "unreadable" only when it
+    read as NULL.
+    """
 
     def __init__(self) -> None:
         self.rows: dict[str, list[tuple]] = {table: [] for table in LAYOUT}
 
     def add(self, batch_id: int, ordinal: int, record: Any, payload_hash: str) -> None:
-        get = record.get if isinstance(record, dict) else _absent
-        values = [get(field) for field, _, _ in DOSSIER_FIELDS]
-        parsed = [kind[1](value) for value, (_, _, kind) in zip(values, DOSSIER_FIELDS, strict=True)]
-        unreadable_fields = [field for i, field in _DOSSIER_CHECKED if unreadable(values[i], parsed[i])]
+        get = record.get if type(record) is dict else _absent
+        parsed = [convert(get(field)) for field, convert in _DOSSIER_CONVERTERS]
+        unreadable_fields = [field for i, field in _DOSSIER_CHECKED
+                             if parsed[i] is None and text_or_none(get(field)) is not None]
         self.rows["dossier"].append((batch_id, ordinal, *parsed, unreadable_fields, payload_hash))
-        for table, (source_list, fields) in CHILD_LISTS.items():
+        for table, source_list, converters, extra in _CHILD_CONVERTERS:
             items = get(source_list)
             if type(items) is not list:
                 continue
             out = self.rows[table]
             for position, item in enumerate(items, start=1):
-                item_get = item.get if isinstance(item, dict) else _absent
-                raw_values = [item_get(field) for field, _, _ in fields]
-                typed = [kind[1](value) for value, (_, _, kind) in zip(raw_values, fields, strict=True)]
-                if table == "dossier_fee":
-                    typed.append(unreadable(raw_values[2], typed[2]))
-                elif table == "dossier_supplement":
-                    typed.append([field for (field, _, kind), value, parsed_value in zip(fields, raw_values, typed,
-                                                                                          strict=True)
-                                  if kind is _TIMESTAMP and unreadable(value, parsed_value)])
-                out.append((batch_id, ordinal, position, *typed))
+                item_get = item.get if type(item) is dict else _absent
+                typed = [convert(item_get(field)) for field, convert in converters]
+                out.append((batch_id, ordinal, position, *typed, *extra(item_get, typed)) if extra
+                           else (batch_id, ordinal, position, *typed))
 
     def copy_into(self, conn: psycopg.Connection) -> int:
         """Binary COPY of the rows into staging; returns the number of dossier rows."""
