@@ -1,7 +1,8 @@
 """Raw → staging → quality gate → core, for one raw batch.
 
 Write-audit-publish: the batch is staged and committed (so Great Expectations, on its own
-connection, sees it), validated (``<entity>.raw`` on the raw records, ``<entity>.staging`` on the
+connection, sees it; dossiers were already typed into staging by their extraction, and are typed
+again from raw only when their staging rows are gone - ``tthc.staging``), validated (``<entity>.raw`` on the raw records, ``<entity>.staging`` on the
 typed rows), and then quarantine, warnings, the batch rules, merge, audit and the batch's status are
 written in one transaction. A crash anywhere before that commit leaves core untouched, and
 re-running the batch gives the same result; re-running a loaded batch writes nothing new.
@@ -140,6 +141,7 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             clock.lap("validate")
             # From here to the commit: the batch is published, one batch of an entity at a time.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.load.' || %s))", (entity.name,))
+            clock.lap("wait_to_publish")  # another batch's merge, not work of this one
             quarantined = _quarantine(conn, batch_id, entity.name, suites)
             clock.lap("quarantine")
             warnings = _warn(conn, batch_id, entity.name, suites)
