@@ -143,7 +143,9 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
             steps[step] = steps.get(step, 0.0) + step_seconds
     gate_s = sum(steps.get(step, 0.0) for step in GATE_STEPS)
     # Loads overlap each other and the extraction, so the gate's share is of the time the tasks
-    # worked (a load waiting for another's merge to publish is not working).
+    # worked (a load waiting for another's merge to publish is not working). These are wall times
+    # of processes sharing two cores: the gate's Python (GX) steps lose the most to the others. The
+    # budget of issue 4 is checked uncontended, by bench/quality_gate.py.
     task_s = extract["seconds"] + sum(steps.values()) - steps.get("wait_to_publish", 0.0)
     return {
         "volume": volume, "dossiers": dossiers, "batches": len(load["result"]),
@@ -154,7 +156,7 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
                   "postgres": round(server_cpu, 1), "simulator": round(simulator_cpu, 1)},
         "extract_max_rss_mb": round(extract["max_rss_mb"]), "load_max_rss_mb": round(load["max_rss_mb"]),
         "load_steps_s": {step: round(step_seconds, 1) for step, step_seconds in steps.items()},
-        "quality_gate_s": round(gate_s, 1), "quality_gate_share_of_pipeline": round(gate_s / task_s, 3),
+        "quality_gate_s": round(gate_s, 1), "quality_gate_share_of_task_wall_time": round(gate_s / task_s, 3),
         "dsn": dsn,
     }
 
