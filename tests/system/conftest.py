@@ -87,7 +87,24 @@ def pipeline(stack: AirflowStack) -> PipelineRuns:
 def indicators(stack: AirflowStack, pipeline: PipelineRuns) -> PipelineRuns:
     """The indicators DAG, run by the asset events of the dossier loads (a separate fixture, so
     that a failure there fails the tests that need the mart, not the UI tests)."""
-    pipeline.runs["tthc_indicators"] = wait_for_asset_triggered_runs(stack, "tthc_indicators")
+    dossier_run = pipeline.runs["tthc_dossiers"][0]
+    loads = [ti for ti in stack.task_instances("tthc_dossiers", dossier_run) if ti["task_id"] == "load_dossiers"]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:
+        runs = wait_for_asset_triggered_runs(stack, "tthc_indicators", max(deadline - time.monotonic(), 1))
+        # Done when the refreshes have consumed the event of every load of the pipeline's run: a
+        # run triggered by an earlier event (another run of the hourly DAG) may finish first.
+        consumed = {(event["source_task_id"], event["source_map_index"])
+                    for run_id in runs
+                    for event in stack.api("GET", f"/dags/tthc_indicators/dagRuns/{run_id}/upstreamAssetEvents")
+                    ["asset_events"] if event["source_run_id"] == dossier_run}
+        if len(consumed) >= len(loads):
+            break
+        if time.monotonic() > deadline:
+            raise StackError(f"the indicator refreshes consumed {len(consumed)} of the {len(loads)} load events "
+                             f"of {dossier_run} after {RUN_TIMEOUT_S} s\n{stack.service_tails()}")
+        time.sleep(3)
+    pipeline.runs["tthc_indicators"] = runs
     pipeline.seconds["tthc_indicators"] = time.monotonic() - pipeline.started
     return pipeline
 
