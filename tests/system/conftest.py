@@ -112,7 +112,7 @@ def indicators(stack: AirflowStack, pipeline: PipelineRuns) -> PipelineRuns:
 def wait_for_asset_triggered_runs(stack: AirflowStack, dag_id: str, timeout: float = RUN_TIMEOUT_S) -> list[str]:
     """Waits until the DAG has at least one asset-triggered run, none is queued or running, and no
     asset event waits for a run: loads finish at different times, so the events of the later ones
-    start further runs after the first (max_active_runs=1) and each refreshes its own window."""
+    start further runs after the first, and each refreshes its own window."""
     deadline = time.monotonic() + timeout
     while True:
         runs = stack.runs(dag_id)
