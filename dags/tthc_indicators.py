@@ -14,9 +14,10 @@ DOC = """
 
 Runs whenever a dossier or feedback load lands (asset events `tthc_core_dossiers`,
 `tthc_core_feedback`). Asset-triggered runs have no data interval: the range to refresh comes from
-the events' `window_start`/`window_end`, widened to whole years so quarters, halves and years are
-recomputed from all their months. Manual run / full rebuild of any range: conf
-`{"start": "2023-01-01", "end": "2025-01-01"}`.
+the events' `window_start`/`window_end`; `include/sql/marts/refresh_scope.sql` turns it into the
+months whose dossiers changed and the quarter, half and year around each, recomputed from all
+their months. Several runs may be queued (one per load event); they refresh one at a time.
+Manual run / full rebuild of any range: conf `{"start": "2023-01-01", "end": "2025-01-01"}`.
 
 Writes `mart.indicator_value` (definitions: `indicators.md`, SQL: `include/sql/marts/`) in one
 transaction per refresh: BI readers never see a half-written period.
