@@ -35,15 +35,26 @@ REFRESH_STEPS = (
 )
 
 
-def refresh(conn: psycopg.Connection, first: date, last_exclusive: date) -> int:
+def refresh(conn: psycopg.Connection, first: date, last_exclusive: date, *, include_pending: bool = False) -> int:
     """Recompute every mart row of the periods touched by [first, last_exclusive) in one
-    transaction; returns the number of mart.indicator_value rows written."""
+    transaction; returns the number of mart.indicator_value rows written.
+
+    ``include_pending`` (asset-triggered runs) widens the range to every loaded batch that no
+    refresh has covered yet (``mart.refreshed_batch``), so that a lost asset event heals at the
+    next refresh.
+    """
     if last_exclusive <= first:
         raise ValueError(f"empty range {first} .. {last_exclusive}")
-    params = {"first": first, "last_exclusive": last_exclusive}
     timings: dict[str, float] = {}
     written = 0
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.indicators.refresh'))")  # as refresh_scope.sql
+        if include_pending:
+            pending_first, pending_last = warehouse.run_sql(conn, "marts/pending_refresh.sql")[0]
+            if pending_first is not None:
+                first, last_exclusive = min(first, pending_first), max(last_exclusive, pending_last)
+        params = {"first": first, "last_exclusive": last_exclusive}
+        warehouse.run_sql(conn, "marts/mark_refreshed.sql", params)
         for step in REFRESH_STEPS:
             started = time.perf_counter()
             rows = warehouse.run_sql(conn, step, params)

@@ -70,9 +70,9 @@ def load_calendar(first: date, last: date) -> int:
     return changed
 
 
-def refresh_indicators(first: date, last_exclusive: date) -> int:
+def refresh_indicators(first: date, last_exclusive: date, include_pending: bool = False) -> int:
     with warehouse.connect() as conn:
-        return indicators.refresh(conn, first, last_exclusive)
+        return indicators.refresh(conn, first, last_exclusive, include_pending=include_pending)
 
 
 def lookback() -> timedelta:

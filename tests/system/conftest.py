@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import pytest
 from airflow_stack import AirflowStack, StackError, airflow_stack
 
@@ -88,21 +89,23 @@ def indicators(stack: AirflowStack, pipeline: PipelineRuns) -> PipelineRuns:
     """The indicators DAG, run by the asset events of the dossier loads (a separate fixture, so
     that a failure there fails the tests that need the mart, not the UI tests)."""
     dossier_run = pipeline.runs["tthc_dossiers"][0]
-    loads = [ti for ti in stack.task_instances("tthc_dossiers", dossier_run) if ti["task_id"] == "load_dossiers"]
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while True:
         runs = wait_for_asset_triggered_runs(stack, "tthc_indicators", max(deadline - time.monotonic(), 1))
-        # Done when the refreshes have consumed the event of every load of the pipeline's run: a
-        # run triggered by an earlier event (another run of the hourly DAG) may finish first.
-        consumed = {(event["source_task_id"], event["source_map_index"])
-                    for run_id in runs
-                    for event in stack.api("GET", f"/dags/tthc_indicators/dagRuns/{run_id}/upstreamAssetEvents")
-                    ["asset_events"] if event["source_run_id"] == dossier_run}
-        if len(consumed) >= len(loads):
+        # Done when a refresh has covered every batch the pipeline's run loaded: a refresh triggered
+        # by another run's event may finish first, and near-simultaneous events can be lost by the
+        # scheduler (the refresh then covers their batches through mart.refreshed_batch).
+        with psycopg.connect(stack.warehouse_dsn) as conn:
+            uncovered = conn.execute(
+                """SELECT count(*) FROM raw.batch AS b
+                   WHERE b.airflow_run_id = %s AND b.status = 'loaded'
+                     AND NOT EXISTS (SELECT 1 FROM mart.refreshed_batch AS r WHERE r.batch_id = b.batch_id)""",
+                (dossier_run,)).fetchone()[0]
+        if uncovered == 0:
             break
         if time.monotonic() > deadline:
-            raise StackError(f"the indicator refreshes consumed {len(consumed)} of the {len(loads)} load events "
-                             f"of {dossier_run} after {RUN_TIMEOUT_S} s\n{stack.service_tails()}")
+            raise StackError(f"{uncovered} loaded batches of {dossier_run} not covered by an indicator refresh "
+                             f"after {RUN_TIMEOUT_S} s\n{stack.service_tails()}")
         time.sleep(3)
     pipeline.runs["tthc_indicators"] = runs
     pipeline.seconds["tthc_indicators"] = time.monotonic() - pipeline.started

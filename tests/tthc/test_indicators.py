@@ -388,6 +388,37 @@ def test_incremental_refresh_of_one_month_replaces_only_its_periods(make_databas
     assert pairs(values(dsn, COMMUNE_A, "month", MARCH))["RECEIVED"] == (10, None)
 
 
+def test_an_event_driven_refresh_also_covers_batches_no_refresh_has_covered(make_database):
+    """A lost asset event must not leave its window stale: the next event-driven refresh widens to
+    every loaded batch that no refresh has covered (mart.refreshed_batch)."""
+    from mart_fixture import local
+
+    dsn = make_database("indicators_ledger")
+    with warehouse.connect(dsn=dsn) as conn:
+        build(conn)
+        conn.commit()
+        batches = {}
+        for name, start, end in (("january", "2024-01-01 00:00", "2024-02-01 00:00"),
+                                 ("march", "2024-03-01 00:00", "2024-04-01 00:00")):
+            batches[name] = conn.execute(
+                """INSERT INTO raw.batch (entity, endpoint, window_start, window_end, record_count, checksum, status)
+                   VALUES ('dossier', '/api/v1/hoso', %s, %s, 0, '', 'loaded') RETURNING batch_id""",
+                (local(start), local(end))).fetchone()[0]
+        insert_dossier(conn, "d21", COMMUNE_A, status=2, received_at="2024-01-20 08:00")
+        conn.execute("UPDATE core.fact_dossier SET source_updated_at = %s WHERE ma_ho_so = 'd21'",
+                     (local("2024-01-20 08:00"),))
+        conn.commit()
+        # March's event arrived, January's was lost: a conf-like refresh of March covers March only ...
+        indicators.refresh(conn, MARCH, date(2024, 4, 1))
+        covered = {row[0] for row in conn.execute("SELECT batch_id FROM mart.refreshed_batch")}
+        assert covered == {batches["march"]}
+        # ... an event-driven one covers January too, and January's figures move.
+        indicators.refresh(conn, MARCH, date(2024, 4, 1), include_pending=True)
+        covered = {row[0] for row in conn.execute("SELECT batch_id FROM mart.refreshed_batch")}
+        assert covered == {batches["march"], batches["january"]}
+    assert pairs(values(dsn, COMMUNE_A, "month", date(2024, 1, 1)))["RECEIVED"][0] > 0
+
+
 def test_bi_reader_reads_mart_only(mart):
     with psycopg.connect(mart) as conn:
         can = dict(conn.execute("""SELECT s, has_schema_privilege('bi_reader', s, 'USAGE')
