@@ -22,7 +22,7 @@ and are typed here; units, procedures and feedback are few and are staged by
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -318,11 +318,3 @@ def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -
                 rows.add(batch_id, ordinal, orjson.loads(payload), payload_hash)
             staged += rows.copy_into(conn)
     return staged
-
-
-def typed_rows(records: Iterable[tuple[int, Any, str]], batch_id: int) -> DossierRows:
-    """The staging rows of ``(ordinal, record, payload_hash)`` (for tests and benchmarks)."""
-    rows = DossierRows()
-    for ordinal, record, payload_hash in records:
-        rows.add(batch_id, ordinal, record, payload_hash)
-    return rows
