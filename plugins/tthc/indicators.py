@@ -48,7 +48,9 @@ def refresh(conn: psycopg.Connection, first: date, last_exclusive: date, *, incl
     timings: dict[str, float] = {}
     written = 0
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.indicators.refresh'))")  # as refresh_scope.sql
+        # Two refreshes at once would interleave their deletes and inserts, and the ledger must be
+        # read under the lock that orders them: one refresh at a time.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.indicators.refresh'))")
         if include_pending:
             pending_first, pending_last = warehouse.run_sql(conn, "marts/pending_refresh.sql")[0]
             if pending_first is not None:

@@ -186,6 +186,8 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
                     psycopg.sql.Identifier(*table.split("."))), (batch_id,))
             conn.execute("SELECT pg_advisory_unlock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
             conn.commit()
+            _reclaim_staging(conn, (*entity.staging_tables, "staging.rule_hit"))
+            clock.lap("reclaim_staging")
 
         core_suite = find_suite(f"{entity.name}.core")
         core_validation = validate_table(core_suite, dsn, batch_id) if core_suite else None
@@ -201,6 +203,23 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
     audit = LoadAudit(**{**audit.as_dict(), "timings": clock.timings})
     log.info("loaded batch %d (%s, was %s): %s", batch_id, entity.name, status, audit)
     return audit
+
+
+def _reclaim_staging(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+    """Make the space of the rows just deleted from staging reusable by the next batch.
+
+    Staging is a queue: every batch inserts and deletes as many rows as it has. Without a VACUUM
+    the dead rows pile up, and every rule query and validation scans them (measured: 3 GB of dead
+    staging rows after one 1M-dossier backfill, rule queries twice as slow). Autovacuum would do
+    it, but a server may run without it (the one this project is tested on does), so the load does
+    it itself. SKIP_LOCKED: a table another load is analyzing is left to the next load's VACUUM.
+    """
+    conn.autocommit = True  # VACUUM cannot run inside a transaction
+    try:
+        conn.execute(psycopg.sql.SQL("VACUUM (SKIP_LOCKED) {}").format(psycopg.sql.SQL(", ").join(
+            psycopg.sql.Identifier(*table.split(".")) for table in tables)))
+    finally:
+        conn.autocommit = False
 
 
 def _failing_rules(validations: list[Validation]) -> dict[str, int]:

@@ -304,9 +304,6 @@ def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -
     (the extraction typed them); returns the number of dossier rows staged now."""
     if conn.execute("SELECT EXISTS (SELECT 1 FROM staging.dossier WHERE batch_id = %s)", (batch_id,)).fetchone()[0]:
         return 0
-    for table in LAYOUT:  # what a replay interrupted before its commit could not have left, to be sure
-        conn.execute(psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
-            psycopg.sql.Identifier("staging", table)), (batch_id,))
     staged = 0
     with conn.cursor(name=f"raw_batch_{batch_id}") as cursor:
         cursor.execute(

@@ -139,6 +139,29 @@ def test_running_a_window_twice_leaves_every_table_unchanged(province, make_data
     assert audits and all(loaded == unchanged for loaded, unchanged in audits), "a re-run writes nothing"
 
 
+STAGING_BYTES = """SELECT sum(pg_relation_size(format('%I.%I', schemaname, relname)))
+                   FROM pg_stat_user_tables WHERE schemaname = 'staging'"""
+
+
+def test_staging_space_is_reused_as_the_same_window_is_loaded_again_and_again(province, make_database,
+                                                                              pseudonym_key):
+    """Every batch deletes its staging rows once published. The server runs without autovacuum, so
+    unless the load reclaims that space itself, each re-run adds its batch's dead rows to staging."""
+    dsn = make_database("staging_space")
+    month = Window(parse_moment("2024-01-01"), parse_moment("2024-02-01"))
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        sizes = []
+        for _ in range(4):
+            batch_ids = extract_and_load(month)
+            sizes.append(fetch(dsn, STAGING_BYTES)[0][0])
+    assert fetch(dsn, "SELECT count(*) FROM staging.dossier_step")[0][0] == 0
+    rows_of_last = fetch(dsn, "SELECT sum(record_count) FROM raw.batch WHERE batch_id = ANY(%s)", (batch_ids,))[0][0]
+    assert rows_of_last > 100, "the month must be big enough for its staging rows to take space"
+    assert sizes[-1] <= sizes[0], f"staging grew with every load of the same month: {sizes} bytes"
+
+
 def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make_database, pseudonym_key):
     """Versions of one dossier come through the real API; batches are then replayed out of order."""
     dsn = make_database("versions")

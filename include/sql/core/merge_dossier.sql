@@ -4,9 +4,14 @@
 -- tombstone (so late, older versions change nothing and a re-run writes nothing); DaXoa = 1 takes
 -- the dossier out of the facts and leaves a tombstone; children are replaced with their dossier.
 
+-- The sorts and hashes below hold one batch's keys: in memory, not in temp files.
+SET LOCAL work_mem = '64MB';
+
+-- Only the keys travel through the dedupe and the comparison with core; the facts' other columns
+-- are read from staging once, by the insert.
 CREATE TEMP TABLE changed_dossier ON COMMIT DROP AS
 WITH accepted AS (
-    SELECT d.*
+    SELECT d.batch_id, d.ordinal, d.dossier_code, d.source_updated_at, d.is_deleted, d.competent_unit_code
     FROM staging.dossier AS d
     WHERE d.batch_id = %(batch_id)s
       AND NOT EXISTS (
@@ -70,12 +75,13 @@ WITH supplement AS (
     GROUP BY s.ordinal
 ),
 dossier AS (
-    SELECT c.*,
+    SELECT staged.*,
            coalesce(sup.supplement_count, 0)                 AS n_supplements,
            coalesce(sup.supplement_pause, interval '0')      AS pause,
            sup.open_supplement_at,
-           c.finished_at - coalesce(sup.supplement_pause, interval '0') AS end_adjusted
+           staged.finished_at - coalesce(sup.supplement_pause, interval '0') AS end_adjusted
     FROM changed_dossier AS c
+    JOIN staging.dossier AS staged ON staged.batch_id = c.batch_id AND staged.ordinal = c.ordinal
     LEFT JOIN supplement AS sup ON sup.ordinal = c.ordinal
     WHERE c.is_deleted = 0
 )

@@ -5,8 +5,7 @@
 -- period that was never computed, so a quarter is never built from missing months).
 -- Temp tables live until the refresh transaction commits.
 
--- Two refreshes at once would interleave their deletes and inserts: one at a time.
-SELECT pg_advisory_xact_lock(hashtext('tthc.indicators.refresh'));
+-- The caller (tthc.indicators.refresh) holds the refresh lock: one refresh at a time.
 
 -- The roll-ups group a few hundred thousand rows on text keys: in memory (hash aggregates) they
 -- take a fraction of the time of an external sort. JIT compilation costs more than it saves on
