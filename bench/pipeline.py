@@ -15,8 +15,10 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
+from typing import IO
 
 import orjson
 import psutil
@@ -76,31 +78,41 @@ def _server_cpu_s() -> float:
                if process.info["name"] in ("postgres", "postmaster") and process.info["cpu_times"])
 
 
-def _start_stage(stage: str, argument: str, env: dict[str, str], pipe_fd: int = -1) -> subprocess.Popen:
+def _run_stage(stage: str, argument: str, env: dict[str, str], output: IO[str],
+               pipe_fd: int = -1) -> subprocess.Popen:
+    # The stage's output (its task logs, then its figures) goes to a file, not a pipe: a pipe read
+    # only when the stage ends fills up while the other stage runs, and every process of the stage
+    # then blocks on its next log line (measured: both loads stalled ~50 s until the extraction ended).
     return subprocess.Popen([sys.executable, "-c", STAGE, stage, argument, str(pipe_fd)], env=env,
                             cwd=PROJECT_ROOT, pass_fds=(pipe_fd,) if pipe_fd >= 0 else (),
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=output, text=True)
 
 
-def _figures(process: subprocess.Popen) -> dict:
-    output, _ = process.communicate()
-    if process.returncode != 0:
+def _figures(process: subprocess.Popen, output: IO[str]) -> dict:
+    if process.wait() != 0:
         raise RuntimeError(f"bench stage failed with exit code {process.returncode}")
-    return json.loads(output.strip().splitlines()[-1])
+    output.seek(0)
+    return json.loads(output.read().strip().splitlines()[-1])
+
+
+def _run_reference(env: dict[str, str]) -> dict:
+    with tempfile.TemporaryFile("w+") as output:
+        return _figures(_run_stage("reference", "", env, output), output)
 
 
 def _run_pipelined(window: dict[str, str], env: dict[str, str]) -> tuple[dict, dict, float]:
     """Extraction and load as two concurrent processes joined by a pipe of batch ids; returns
     both stages' figures and the wall time from the first request to the last commit."""
     read_end, write_end = os.pipe()
-    started = time.perf_counter()
-    extract = _start_stage("extract", json.dumps(window), env, write_end)
-    load = _start_stage("load", "", env, read_end)
-    os.close(write_end)  # the load sees end-of-file when the extraction's copy closes
-    os.close(read_end)
-    extract_figures = _figures(extract)
-    load_figures = _figures(load)
-    return extract_figures, load_figures, time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as extract_output, tempfile.TemporaryFile("w+") as load_output:
+        started = time.perf_counter()
+        extract = _run_stage("extract", json.dumps(window), env, extract_output, write_end)
+        load = _run_stage("load", "", env, load_output, read_end)
+        os.close(write_end)  # the load sees end-of-file when the extraction's copy closes
+        os.close(read_end)
+        extract_figures = _figures(extract, extract_output)
+        load_figures = _figures(load, load_output)
+        return extract_figures, load_figures, time.perf_counter() - started
 
 
 def _database(admin_dsn: str, name: str) -> str:
@@ -130,7 +142,7 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
             "TTHC_PSEUDONYM_KEY": secrets.token_urlsafe(32),
         }
         simulator = next(child for child in psutil.Process().children() if "simulator" in child.cmdline())
-        _figures(_start_stage("reference", "", env))
+        _run_reference(env)
         simulator_before, server_before = _cpu_s(simulator.cpu_times()), _server_cpu_s()
         extract, load, seconds = _run_pipelined({"start": "2022-11-01", "end": SIM_NOW.isoformat()}, env)
         simulator_cpu, server_cpu = _cpu_s(simulator.cpu_times()) - simulator_before, _server_cpu_s() - server_before

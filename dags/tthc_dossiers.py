@@ -27,6 +27,9 @@ DOC = """
    one transaction merges the rest into `core.fact_dossier` and its child tables and writes
    `quality.run_audit` (`extracted = loaded + quarantined`, enforced). A batch whose staging rows
    are gone (already published, or landed before this version) is typed again from `raw`.
+   Once published, the batch's staging rows are deleted and the load VACUUMs staging itself
+   (the warehouse server may run without autovacuum), so staging stays the size of the batches
+   in flight.
 3. The load emits the asset `tthc_core_dossiers` with the windows it changed; the indicators DAG
    refreshes on it.
 

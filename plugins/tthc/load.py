@@ -213,10 +213,13 @@ def _reclaim_staging(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
     staging rows after one 1M-dossier backfill, rule queries twice as slow). Autovacuum would do
     it, but a server may run without it (the one this project is tested on does), so the load does
     it itself. SKIP_LOCKED: a table another load is analyzing is left to the next load's VACUUM.
+    TRUNCATE false: the freed pages stay in the file for the next batch, and giving them back would
+    need an exclusive lock that the extraction's concurrent COPYs keep from it (measured: VACUUMs
+    retrying that lock for up to 15 s, while the loads waiting to ANALYZE staging waited on them).
     """
     conn.autocommit = True  # VACUUM cannot run inside a transaction
     try:
-        conn.execute(psycopg.sql.SQL("VACUUM (SKIP_LOCKED) {}").format(psycopg.sql.SQL(", ").join(
+        conn.execute(psycopg.sql.SQL("VACUUM (SKIP_LOCKED, TRUNCATE false) {}").format(psycopg.sql.SQL(", ").join(
             psycopg.sql.Identifier(*table.split(".")) for table in tables)))
     finally:
         conn.autocommit = False

@@ -139,7 +139,7 @@ def test_running_a_window_twice_leaves_every_table_unchanged(province, make_data
     assert audits and all(loaded == unchanged for loaded, unchanged in audits), "a re-run writes nothing"
 
 
-STAGING_BYTES = """SELECT sum(pg_relation_size(format('%I.%I', schemaname, relname)))
+STAGING_BYTES = """SELECT sum(pg_relation_size(format('%I.%I', schemaname, relname)))::bigint
                    FROM pg_stat_user_tables WHERE schemaname = 'staging'"""
 
 
@@ -159,7 +159,9 @@ def test_staging_space_is_reused_as_the_same_window_is_loaded_again_and_again(pr
     assert fetch(dsn, "SELECT count(*) FROM staging.dossier_step")[0][0] == 0
     rows_of_last = fetch(dsn, "SELECT sum(record_count) FROM raw.batch WHERE batch_id = ANY(%s)", (batch_ids,))[0][0]
     assert rows_of_last > 100, "the month must be big enough for its staging rows to take space"
-    assert sizes[-1] <= sizes[0], f"staging grew with every load of the same month: {sizes} bytes"
+    # Reused, staging stays the size of one batch (give or take a page); not reclaimed, four loads
+    # leave four batches of dead rows.
+    assert sizes[-1] < 1.25 * sizes[0], f"staging grew with every load of the same month: {sizes} bytes"
 
 
 def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make_database, pseudonym_key):
