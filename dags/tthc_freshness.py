@@ -1,4 +1,5 @@
-"""Freshness: alert when no new dossier has arrived for too long during working hours, hourly."""
+"""Freshness, hourly: alert when no new dossier has arrived for too long during working hours, and
+when the indicators have fallen behind the loaded batches."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from tthc.quality.alerts import failure_notifier
 DOC = """
 ### Freshness (hourly)
 
-Counts the office hours of working days (`core.dim_date`, office hours and threshold in
+**check_freshness**: counts the office hours of working days (`core.dim_date`, office hours and threshold in
 `include/reference/quality_thresholds.json` → `freshness`) since the newest dossier in
 `core.fact_dossier`; above the threshold, one alert per silence (e-mail `smtp_default`, webhook
-`tthc_alert_webhook`), remembered in `quality.freshness_alert`. Conf `{"now": "..."}` checks as of
-another moment (tests, replays).
+`tthc_alert_webhook`), remembered in `quality.freshness_alert`.
+
+**check_mart_freshness**: the loaded batches of dossiers and PAKN that no indicator refresh has
+covered yet (`quality.unrefreshed_batch`). When the oldest has waited longer than
+`mart_freshness.max_lag_minutes` (default 120), one alert per oldest waiting batch. It means the
+`tthc_indicators` DAG is not running (paused, failing): fix it, then any asset-triggered run (the
+next load's) covers every waiting batch, or trigger it with conf `{"start": ..., "end": ...}`.
+
+Conf `{"now": "..."}` checks as of another moment (tests, replays).
 """
 
 
@@ -40,7 +48,17 @@ def tthc_freshness():
         moment = datetime.fromisoformat(now).replace(tzinfo=LOCAL_TZ) if now else None
         return check_freshness(warehouse.warehouse_conninfo(), moment)
 
+    @task
+    def check_mart_freshness() -> dict:
+        from tthc import warehouse
+        from tthc.quality.freshness import LOCAL_TZ, check_mart_freshness
+
+        now = get_current_context()["params"].get("now")
+        moment = datetime.fromisoformat(now).replace(tzinfo=LOCAL_TZ) if now else None
+        return check_mart_freshness(warehouse.warehouse_conninfo(), moment)
+
     check_freshness()
+    check_mart_freshness()
 
 
 tthc_freshness()

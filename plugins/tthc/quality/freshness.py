@@ -1,9 +1,14 @@
-"""Freshness: alert when no new dossier has arrived for too long during working hours.
+"""Freshness: alert when no new dossier has arrived for too long during working hours, and when
+the indicators have fallen behind what was loaded.
 
 Silence is counted in office hours (``freshness.office_hours`` of the thresholds) of working days
 (``core.dim_date``), from the newest ``core.fact_dossier.received_at`` to now. Above
 ``max_silent_working_hours`` one alert goes out per silence (remembered in
 ``quality.freshness_alert`` by the last arrival it is about), not one per hourly check.
+
+The mart's lag is the time the oldest loaded batch has waited for an indicator refresh
+(``quality.unrefreshed_batch``); above ``mart_freshness.max_lag_minutes``, one alert per oldest
+waiting batch.
 """
 
 from __future__ import annotations
@@ -66,5 +71,47 @@ def check_freshness(dsn: str, now: datetime | None = None) -> dict:
                  f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
                  "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
                  "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)"])
+            result["alerted"] = True
+        return result
+
+
+def check_mart_freshness(dsn: str, now: datetime | None = None) -> dict:
+    """Alert when loaded batches have waited too long for an indicator refresh.
+
+    Each load emits an asset event and the indicators DAG refreshes on it; an event the scheduler
+    loses (apache/airflow#56050) heals at the next refresh. If no refresh comes at all (the DAG
+    paused, its runs failing, its trigger broken) the mart falls behind core without a word: this
+    check says so.
+    """
+    config = thresholds()["mart_freshness"]
+    now = now or datetime.now(LOCAL_TZ)
+    with psycopg.connect(dsn) as conn:
+        oldest = conn.execute(
+            """SELECT batch_id, entity, loaded_at, count(*) OVER () FROM quality.unrefreshed_batch
+               WHERE loaded_at <= %s ORDER BY loaded_at LIMIT 1""", (now,)).fetchone()
+        if oldest is None:
+            return {"fresh": True, "waiting_batches": 0, "alerted": False}
+        batch_id, entity, loaded_at, waiting = oldest
+        lag_minutes = (now - loaded_at).total_seconds() / 60
+        result = {"fresh": lag_minutes <= config["max_lag_minutes"], "waiting_batches": waiting,
+                  "oldest_batch_id": batch_id, "oldest_loaded_at": loaded_at.isoformat(),
+                  "lag_minutes": round(lag_minutes, 1), "alerted": False}
+        if result["fresh"]:
+            return result
+        inserted = conn.execute(
+            """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES ('mart', %s, %s)
+               ON CONFLICT DO NOTHING""", (loaded_at, lag_minutes / 60)).rowcount
+        conn.commit()
+        if inserted:
+            send_alert(
+                f"[tthc] indicators behind core: {waiting} loaded batch(es) not refreshed for {lag_minutes:.0f} min",
+                [f"Mart freshness: {waiting} loaded batch(es) of dossiers or PAKN are in no indicator refresh yet; "
+                 f"the oldest, batch {batch_id} ({entity}), was loaded at {loaded_at.astimezone(LOCAL_TZ)}",
+                 f"Lag: {lag_minutes:.0f} min (threshold {config['max_lag_minutes']} min), checked at "
+                 f"{now.astimezone(LOCAL_TZ)}",
+                 "Where to look: the tthc_indicators runs (paused? failing?) and "
+                 "SELECT * FROM quality.unrefreshed_batch ORDER BY loaded_at",
+                 "To catch up: any asset-triggered run of tthc_indicators covers every waiting batch; "
+                 'or trigger it with conf {"start": ..., "end": ...} spanning their windows'])
             result["alerted"] = True
         return result
