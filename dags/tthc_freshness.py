@@ -42,20 +42,18 @@ def tthc_freshness():
     @task
     def check_freshness() -> dict:
         from tthc import warehouse
-        from tthc.quality.freshness import LOCAL_TZ, check_freshness
+        from tthc.quality.freshness import check_freshness, checked_at
 
-        now = get_current_context()["params"].get("now")
-        moment = datetime.fromisoformat(now).replace(tzinfo=LOCAL_TZ) if now else None
-        return check_freshness(warehouse.warehouse_conninfo(), moment)
+        as_of = checked_at(get_current_context()["params"].get("now"))
+        return check_freshness(warehouse.warehouse_conninfo(), as_of)
 
     @task
     def check_mart_freshness() -> dict:
         from tthc import warehouse
-        from tthc.quality.freshness import LOCAL_TZ, check_mart_freshness
+        from tthc.quality.freshness import check_mart_freshness, checked_at
 
-        now = get_current_context()["params"].get("now")
-        moment = datetime.fromisoformat(now).replace(tzinfo=LOCAL_TZ) if now else None
-        return check_mart_freshness(warehouse.warehouse_conninfo(), moment)
+        as_of = checked_at(get_current_context()["params"].get("now"))
+        return check_mart_freshness(warehouse.warehouse_conninfo(), as_of)
 
     check_freshness()
     check_mart_freshness()

@@ -59,19 +59,14 @@ def check_freshness(dsn: str, now: datetime | None = None) -> dict:
                   "silent_working_hours": round(silent, 2), "alerted": False}
         if result["fresh"]:
             return result
-        inserted = conn.execute(
-            """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES (%s, %s, %s)
-               ON CONFLICT DO NOTHING""", (config.get("entity", "dossier"), last, silent)).rowcount
-        conn.commit()
-        if inserted:
-            send_alert(
-                f"[tthc] no new dossier for {silent:.1f} working hours",
-                [f"Freshness: the newest dossier in core.fact_dossier was received at {last.astimezone(LOCAL_TZ)}",
-                 f"Silence: {silent:.1f} office hours of working days (threshold "
-                 f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
-                 "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
-                 "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)"])
-            result["alerted"] = True
+        result["alerted"] = _alert_once(
+            conn, config.get("entity", "dossier"), last, silent,
+            f"[tthc] no new dossier for {silent:.1f} working hours",
+            [f"Freshness: the newest dossier in core.fact_dossier was received at {last.astimezone(LOCAL_TZ)}",
+             f"Silence: {silent:.1f} office hours of working days (threshold "
+             f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
+             "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
+             "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)"])
         return result
 
 
@@ -98,20 +93,36 @@ def check_mart_freshness(dsn: str, now: datetime | None = None) -> dict:
                   "lag_minutes": round(lag_minutes, 1), "alerted": False}
         if result["fresh"]:
             return result
-        inserted = conn.execute(
-            """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES ('mart', %s, %s)
-               ON CONFLICT DO NOTHING""", (loaded_at, lag_minutes / 60)).rowcount
-        conn.commit()
-        if inserted:
-            send_alert(
-                f"[tthc] indicators behind core: {waiting} loaded batch(es) not refreshed for {lag_minutes:.0f} min",
-                [f"Mart freshness: {waiting} loaded batch(es) of dossiers or PAKN are in no indicator refresh yet; "
-                 f"the oldest, batch {batch_id} ({entity}), was loaded at {loaded_at.astimezone(LOCAL_TZ)}",
-                 f"Lag: {lag_minutes:.0f} min (threshold {config['max_lag_minutes']} min), checked at "
-                 f"{now.astimezone(LOCAL_TZ)}",
-                 "Where to look: the tthc_indicators runs (paused? failing?) and "
-                 "SELECT * FROM quality.unrefreshed_batch ORDER BY loaded_at",
-                 "To catch up: any asset-triggered run of tthc_indicators covers every waiting batch; "
-                 'or trigger it with conf {"start": ..., "end": ...} spanning their windows'])
-            result["alerted"] = True
+        result["alerted"] = _alert_once(
+            conn, "mart", loaded_at, lag_minutes / 60,
+            f"[tthc] indicators behind core: {waiting} loaded batch(es) not refreshed for {lag_minutes:.0f} min",
+            [f"Mart freshness: {waiting} loaded batch(es) of dossiers or PAKN are in no indicator refresh yet; "
+             f"the oldest, batch {batch_id} ({entity}), was loaded at {loaded_at.astimezone(LOCAL_TZ)}",
+             f"Lag: {lag_minutes:.0f} min (threshold {config['max_lag_minutes']} min), checked at "
+             f"{now.astimezone(LOCAL_TZ)}",
+             "Where to look: the tthc_indicators runs (paused? failing?) and "
+             "SELECT * FROM quality.unrefreshed_batch ORDER BY loaded_at",
+             "To catch up: any asset-triggered run of tthc_indicators covers every waiting batch; "
+             'or trigger it with conf {"start": ..., "end": ...} spanning their windows'])
         return result
+
+
+def _alert_once(conn: psycopg.Connection, entity: str, since: datetime, hours: float, subject: str,
+                lines: list[str]) -> bool:
+    """Send the alert unless one about the same moment (``since``) went out already; True if sent.
+
+    The row is committed before sending: a second check racing this one finds it and stays quiet,
+    and a send that fails leaves the task to fail and alert through its failure notifier.
+    """
+    inserted = conn.execute(
+        """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES (%s, %s, %s)
+           ON CONFLICT DO NOTHING""", (entity, since, hours)).rowcount
+    conn.commit()
+    if inserted:
+        send_alert(subject, lines)
+    return bool(inserted)
+
+
+def checked_at(now: str | None) -> datetime | None:
+    """The moment a check runs as of: the ``now`` param (ISO, local time), or None for the clock."""
+    return datetime.fromisoformat(now).replace(tzinfo=LOCAL_TZ) if now else None
