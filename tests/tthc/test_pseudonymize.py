@@ -37,6 +37,13 @@ def test_the_same_person_gets_the_same_token_and_another_key_another_token():
     assert one.token("Nguyễn Thị Hoa") != other.token("Nguyễn Thị Hoa")
 
 
+def test_every_byte_of_a_long_key_counts():
+    # Keyed BLAKE2b takes at most 64 bytes of key; a longer secret must not be cut to its start.
+    prefix = b"p" * 64
+    assert Pseudonymizer(prefix + b"a" * 36).token("Nguyễn Thị Hoa") != Pseudonymizer(prefix + b"b" * 36).token(
+        "Nguyễn Thị Hoa")
+
+
 def test_all_text_comes_out_composed_and_masked(dossiers):
     decomposed = [d for d in dossiers if not unicodedata.is_normalized("NFC", json.dumps(d, ensure_ascii=False))]
     assert decomposed, "the simulator sends some records decomposed"
