@@ -29,7 +29,8 @@ DOC = """
    are gone (already published, or landed before this version) is typed again from `raw`.
    Once published, the batch's staging rows are deleted and the load VACUUMs staging itself
    (the warehouse server may run without autovacuum), so staging stays the size of the batches
-   in flight.
+   in flight. For the same reason each load ANALYZEs the `core` tables that loads have changed by
+   more than 10 % since their last ANALYZE (autovacuum's rule; the task log names them).
 3. The load emits the asset `tthc_core_dossiers` with the windows it changed; the indicators DAG
    refreshes on it.
 

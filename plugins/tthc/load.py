@@ -137,6 +137,8 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
                 psycopg.sql.Identifier(*table.split(".")) for table in entity.staging_tables)))
             conn.commit()
             clock.lap("stage")
+            warehouse.analyze_stale(conn)  # the rules and the merge join core's dimensions and facts
+            clock.lap("analyze_core")
             _compute_hits(conn, batch_id, suites)
             conn.commit()
             clock.lap("rule_queries")

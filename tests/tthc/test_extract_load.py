@@ -164,6 +164,32 @@ def test_staging_space_is_reused_as_the_same_window_is_loaded_again_and_again(pr
     assert sizes[-1] < 1.25 * sizes[0], f"staging grew with every load of the same month: {sizes} bytes"
 
 
+CORE_STATISTICS = """SELECT stat.relname, rel.reltuples FROM pg_stat_user_tables AS stat
+                      JOIN pg_class AS rel ON rel.oid = stat.relid WHERE stat.schemaname = 'core'"""
+
+
+def test_loads_keep_the_statistics_of_core_fresh_without_autovacuum(province, make_database, pseudonym_key):
+    """Without statistics the planner takes a never-analyzed dimension for empty and the rules
+    that join it run nested loops; the loads analyze what they outdated, by autovacuum's rule."""
+    dsn = make_database("core_statistics")
+    with psycopg.connect(dsn, autocommit=True) as conn:  # this server's autovacuum, or any, stays out
+        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'core'").fetchall():
+            conn.execute(psycopg.sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(
+                psycopg.sql.Identifier("core", table)))
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        extract_and_load(Window(parse_moment("2024-01-01"), parse_moment("2024-02-01")))
+        facts_after_january = fetch(dsn, "SELECT count(*) FROM core.fact_dossier")[0][0]
+        extract_and_load(Window(parse_moment("2024-02-01"), parse_moment("2024-03-01")))
+    estimated = dict(fetch(dsn, CORE_STATISTICS))
+    for table in ("dim_unit", "dim_procedure", "unit_closure"):
+        assert estimated[table] == fetch(dsn, f"SELECT count(*) FROM core.{table}")[0][0], table
+    # February's load analyzed what January's had written before its rules and merge ran.
+    assert facts_after_january > 100
+    assert estimated["fact_dossier"] == facts_after_january
+
+
 def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make_database, pseudonym_key):
     """Versions of one dossier come through the real API; batches are then replayed out of order."""
     dsn = make_database("versions")
