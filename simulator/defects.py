@@ -125,6 +125,11 @@ def _supplement_backwards(record: dict, now: datetime) -> None:
     supplement["NgayTiepNhanBoSung"] = _fmt(_parse(supplement["NgayBoSung"]) - timedelta(days=1))
 
 
+def _name_as_list(record: dict, now: datetime) -> None:
+    # A scalar the sender wrapped in a list: staging would keep its JSON text as the name.
+    record["TenTTHC"] = [record["TenTTHC"]]
+
+
 def _parse(value: str) -> datetime:
     # Defects are applied to records before any date quirk, so the canonical format holds.
     return datetime.strptime(value, "%Y%m%d%H%M%S")
@@ -168,6 +173,8 @@ KINDS: list[DefectKind] = [
     DefectKind("paid_online_has_fee:no_fee_line", _no_fee, _paid_without_fee_line),
     DefectKind("paid_online_has_fee:zero_fee", _fee, _paid_with_zero_fee),
     DefectKind("supplement_dates_ordered:received_before_request", _answered_supplement, _supplement_backwards),
+    DefectKind("record_shape:scalar_holds_list", _any, _name_as_list),
+    DefectKind("record_shape:list_is_text", _any, _set("TaiLieuNop", "không có")),
 ]
 KIND_INDEX = {kind.name: index for index, kind in enumerate(KINDS)}
 RULES = sorted({kind.rule for kind in KINDS})

@@ -109,6 +109,10 @@ def test_no_event_at_or_after_now(province):
 def _broken_rules(r, units, procedures):
     """The record rules of quality.md, as the quality gate will apply them."""
     broken = set()
+    lists = ("TaiLieuNop", "DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "QuaTrinhXuLy")
+    if any(not isinstance(r.get(k), list | None) for k in lists) or any(
+            isinstance(v, list | dict) for k, v in r.items() if k not in lists):
+        broken.add("record_shape")
     if not r["MaHoSo"]:
         broken.add("dossier_code_present")
     if r["TrangThaiHoSo"] not in range(1, 11):

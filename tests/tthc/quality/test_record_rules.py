@@ -1,4 +1,4 @@
-"""Every kind of bad record the simulator plants (32 kinds over 19 rules), through real Airflow runs
+"""Every kind of bad record the simulator plants (34 kinds over 20 rules), through real Airflow runs
 against the simulator over real HTTP: each lands in quarantine under its rule, every good record is
 loaded, every batch balances, and text sent decomposed (NFD) is stored composed (NFC)."""
 
