@@ -44,8 +44,10 @@ from tthc.windows import Window, parse_moment
 stage, argument, pipe_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
 started = time.perf_counter()
 workers = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
-if stage == "reference":
-    result = [tasks.load(tasks.extract("unit")), tasks.load(tasks.extract("procedure"))]
+if stage == "reference":  # what tthc_reference loads: the rules judge dossiers against all three
+    from datetime import date
+    result = [tasks.load(tasks.extract("unit")), tasks.load(tasks.extract("procedure")),
+              tasks.load_calendar(date(2000, 1, 1), date(2026, 12, 31))]
 elif stage == "extract":
     window = Window(parse_moment(json.loads(argument)["start"]), parse_moment(json.loads(argument)["end"]))
     result = []
