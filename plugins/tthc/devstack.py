@@ -80,7 +80,10 @@ def ensure_database(admin_dsn: str, name: str) -> None:
 
 
 def local_server_admin_dsn() -> str | None:
-    """An admin DSN for a PostgreSQL we can use without configuration, starting one if needed."""
+    """An admin DSN for a PostgreSQL we can use without configuration, starting one if needed
+    (``TTHC_ADMIN_DSN`` names another server: the tests and benchmarks create their databases there)."""
+    if os.environ.get("TTHC_ADMIN_DSN"):
+        return os.environ["TTHC_ADMIN_DSN"]
     local = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
     if _server_answers(local):
         return local
