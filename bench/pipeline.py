@@ -3,7 +3,9 @@
 1. End to end (extract over HTTP from the simulator, land, validate, load) in dossiers per second,
    each stage in its own process so that its peak memory (max RSS) is measured, at two volumes.
 2. The load stage against two baselines on the same rows: ``pandas.DataFrame.to_sql`` (default
-   method) and a bare ``COPY`` of the typed rows the load writes (dossiers and their child lists).
+   method) and a bare ``COPY`` of the typed rows the load writes (dossiers and their child lists),
+   each into fresh tables without indexes; and, as the floor of any load into core, a bare
+   ``COPY`` of the rows the merge wrote straight into core's tables, with their indexes.
 
 Run: ``python -m bench pipeline`` (``--volumes 100000 1000000``).
 """
@@ -175,9 +177,12 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
     }
 
 
+CORE_CHILD_TABLES = ("dossier_document", "dossier_fee", "dossier_result", "dossier_supplement", "dossier_step")
+
+
 def _forget_merge(conn: psycopg.Connection, batch_id: int) -> None:
     """Take a loaded batch out of core and staging, so that loading it again does the full work."""
-    for table in ("dossier_document", "dossier_fee", "dossier_result", "dossier_supplement", "dossier_step"):
+    for table in CORE_CHILD_TABLES:
         conn.execute(f"DELETE FROM core.{table} WHERE ma_ho_so IN "
                      "(SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s)", (batch_id,))
     conn.execute("DELETE FROM core.fact_dossier WHERE batch_id = %s", (batch_id,))
@@ -227,6 +232,7 @@ def load_stage_against_baselines(dsn: str) -> dict:
     replay_and_merge = replay_timings["stage"] + replay_timings["merge"]
 
     typed_rows = sum(len(values) for values in rows.values())
+    bare_copy_into_core, core_rows = _bare_copy_into_core(dsn, batch_id)
     with warehouse.connect(dsn=dsn) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
     with warehouse.connect(dsn=dsn) as conn:  # rolled back: the baseline leaves nothing behind
@@ -254,12 +260,37 @@ def load_stage_against_baselines(dsn: str) -> dict:
         "copy_and_merge_s": round(copy_and_merge, 2),
         "copy_and_merge_vs_to_sql_speedup": round(to_sql / copy_and_merge, 2),
         "copy_and_merge_vs_bare_copy_speed": round(bare_copy / copy_and_merge, 2),
+        # The floor of any load into core: the batch's merged rows COPYed straight into core's
+        # tables (their indexes and contents as they are), without dedupe or exactly-once.
+        "core_rows": core_rows, "bare_copy_into_core_s": round(bare_copy_into_core, 2),
+        "copy_and_merge_vs_bare_copy_into_core_speed": round(bare_copy_into_core / copy_and_merge, 2),
         # The same with the quality gate: staging COPY + the whole load task.
         "copy_and_load_task_s": round(staging_copy + load_task, 2),
         "copy_and_load_task_vs_to_sql_speedup": round(to_sql / (staging_copy + load_task), 2),
         # A replay: the load types the batch again from raw, then merges.
         "replay_and_merge_s": round(replay_and_merge, 2),
     }
+
+
+def _bare_copy_into_core(dsn: str, batch_id: int) -> tuple[float, int]:
+    """Seconds to COPY the rows the merge wrote for ``batch_id`` straight back into core, and their
+    number. Measured in a transaction that first deletes them and is rolled back, so core keeps
+    the batch."""
+    tables = ("fact_dossier", *CORE_CHILD_TABLES)
+    with warehouse.connect(dsn=dsn) as conn:
+        merged = {}
+        for table in tables:
+            scope = ("batch_id = %s" if table == "fact_dossier"
+                     else "ma_ho_so IN (SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s)")
+            cursor = conn.execute(f"SELECT * FROM core.{table} WHERE {scope}", (batch_id,))
+            merged[table] = ([column.name for column in cursor.description], cursor.fetchall())
+        _forget_merge(conn, batch_id)
+        started = time.perf_counter()
+        for table, (columns, values) in merged.items():
+            warehouse.copy_rows(conn, f"core.{table}", columns, values)
+        seconds = time.perf_counter() - started
+        conn.rollback()
+    return seconds, sum(len(values) for _, values in merged.values())
 
 
 def main(volumes: list[int] | None = None) -> dict:
