@@ -1,14 +1,13 @@
 """Where the pipeline finds its connections and secrets.
 
 Everything comes from Airflow connections, which Airflow itself may read from ``AIRFLOW_CONN_*``
-environment variables (URI or JSON form), a secrets backend or its metadata database. Code outside
-a task (benchmarks, the dev stack, tests) reads the same environment variables through the same
-parser, so there is one way to describe a connection.
+environment variables (URI or JSON form), a secrets backend or its metadata database.
+:func:`get_connection` is the one reader, inside a task and outside one (benchmarks, the dev
+stack, tests) alike.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,39 +54,30 @@ def _env_var(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 
 
-def _parse_env_connection(conn_id: str, value: str) -> ConnectionFields:
-    # Airflow's own Connection model knows both the URI and the JSON form; importing it lazily
-    # keeps this module cheap to import at DAG-parse time.
-    from airflow.models.connection import Connection
-
-    text = value.strip()
-    try:
-        if text.startswith("{"):
-            conn = Connection.from_json(text, conn_id=conn_id)
-        else:
-            conn = Connection(conn_id=conn_id, uri=text)
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"{_env_var(conn_id)} is not a valid Airflow connection") from exc
-    return ConnectionFields.from_airflow(conn)
-
-
 def get_connection(conn_id: str, *, required: bool = True) -> ConnectionFields | None:
-    """The connection ``conn_id`` from the environment, else from Airflow.
+    """The Airflow connection ``conn_id``: the one way the pipeline reads a connection.
 
-    Returns None for an absent optional connection (alert channels may be left unconfigured).
+    ``airflow.sdk.Connection.get`` asks the task supervisor inside a task; in a plain process
+    (benchmarks, the dev stack, tests) it reads ``AIRFLOW_CONN_<ID>`` (URI or JSON) and any
+    configured secrets backend. Either way Airflow registers the password and the sensitive extras
+    with its log masker. Returns None for an absent optional connection (alert channels may be
+    left unconfigured).
     """
-    value = os.environ.get(_env_var(conn_id))
-    if value:
-        return _parse_env_connection(conn_id, value)
-    try:
-        from airflow.sdk import BaseHook
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-        return ConnectionFields.from_airflow(BaseHook.get_connection(conn_id))
-    except Exception as exc:  # Airflow raises different types inside and outside a task
+    try:
+        return ConnectionFields.from_airflow(Connection.get(conn_id))
+    except AirflowNotFoundException:
+        if os.environ.get(_env_var(conn_id)):
+            # Airflow reports a variable it cannot parse as an undefined connection.
+            raise ConfigurationError(
+                f"{_env_var(conn_id)} is set but is not a valid Airflow connection (URI or JSON)"
+            ) from None
         if required:
             raise ConfigurationError(
                 f"connection {conn_id!r} is not configured: set {_env_var(conn_id)} or create it in Airflow"
-            ) from exc
+            ) from None
         return None
 
 

@@ -14,8 +14,8 @@ programming errors: they raise at once and are never retried. The transport itse
 (``requests``/urllib3) does no retries of its own, so the attempt count is the one written here.
 
 The connection ``tthc_source`` (type ``http``) may be given as ``AIRFLOW_CONN_TTHC_SOURCE`` in
-either form Airflow accepts; :meth:`SourceSettings.from_airflow` reads it through the Task SDK,
-which resolves environment variables both inside a task and in a plain process::
+either form Airflow accepts; :meth:`SourceSettings.from_airflow` reads it with
+:func:`tthc.settings.get_connection`, inside a task and in a plain process alike::
 
     # URI: the URI scheme is the connection *type*; the path is the connection's schema, i.e. the
     # scheme of the base URL (``http`` when left out). Percent-encode reserved characters in the
@@ -50,7 +50,7 @@ import requests
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from tthc.settings import SOURCE_CONN_ID, ConfigurationError
+from tthc.settings import SOURCE_CONN_ID, ConfigurationError, ConnectionFields, get_connection
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -161,8 +161,8 @@ class SourceSettings:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
     @classmethod
-    def from_connection(cls, conn: Any) -> SourceSettings:
-        """Settings from an Airflow connection object (``airflow.sdk.Connection`` or alike)."""
+    def from_connection(cls, conn: ConnectionFields) -> SourceSettings:
+        """Settings from the fields of an Airflow connection."""
         host = (conn.host or "").strip()
         if not host:
             raise ConfigurationError(f"connection {conn.conn_id!r} has no host")
@@ -175,7 +175,7 @@ class SourceSettings:
                     f"connection {conn.conn_id!r}: schema must be http or https (the URL scheme), got {scheme!r}"
                 )
             base_url = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
-        extra: Mapping[str, Any] = conn.extra_dejson or {}
+        extra: Mapping[str, Any] = conn.extra
         unknown = sorted(set(extra) - _EXTRA_PARSERS.keys())
         if unknown:
             # A misspelt key would otherwise be silently ignored; only names are logged, not values.
@@ -193,23 +193,9 @@ class SourceSettings:
 
     @classmethod
     def from_airflow(cls, conn_id: str = SOURCE_CONN_ID) -> SourceSettings:
-        """Settings from the Airflow connection ``conn_id``.
-
-        ``airflow.sdk.Connection.get`` (what ``BaseHook.get_connection`` calls) asks the task
-        supervisor inside a task and reads ``AIRFLOW_CONN_<ID>`` (URI or JSON) and any configured
-        secrets backend in a plain process, so the same call serves DAG tasks, the dev stack and
-        benchmarks. Airflow also registers the password with its log masker on the way.
-        """
-        from airflow.sdk import Connection
-        from airflow.sdk.exceptions import AirflowNotFoundException
-
-        try:
-            conn = Connection.get(conn_id)
-        except AirflowNotFoundException:
-            raise ConfigurationError(
-                f"connection {conn_id!r} is not configured: set AIRFLOW_CONN_{conn_id.upper()} or create it in Airflow"
-            ) from None
-        return cls.from_connection(conn)
+        """Settings from the Airflow connection ``conn_id``, read by :func:`tthc.settings.get_connection`
+        (inside a task and in a plain process alike; the secret is registered with the log masker)."""
+        return cls.from_connection(get_connection(conn_id))
 
 
 def _parse_bool(value: Any) -> bool:
