@@ -1,7 +1,9 @@
 """Extract and load speed, measured against baselines in the same run.
 
 1. End to end (extract over HTTP from the simulator, land, validate, load) in dossiers per second,
-   each stage in its own process so that its peak memory (max RSS) is measured, at two volumes.
+   each stage in its own process so that its peak memory (max RSS) is measured, at two volumes;
+   and, as its floor on the day's machine, the same dossiers fetched with the same client and
+   COPYed as sent into a bare table (``land_bare``), the pipeline's rate given as a share of it.
 2. The load stage against two baselines on the same rows: ``pandas.DataFrame.to_sql`` (default
    method) and a bare ``COPY`` of the typed rows the load writes (dossiers and their child lists),
    each into fresh tables without indexes; and, as the floor of any load into core, a bare
@@ -38,6 +40,7 @@ SIM_YEARS = (SIM_NOW - SIM_START).days / 365.25
 #   up to four, the slots of the tthc_source pool); each batch id goes to the pipe once landed;
 # load: the batch ids arriving on the pipe, two at a time, each in its own worker process.
 # Run together, they overlap the way the DAG's mapped task group (extract -> load per month) does.
+# bare: the extraction's floor, measured after the pipeline on the same simulator (see land_bare).
 STAGE = """
 import json, multiprocessing, os, sys, time, resource
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -59,6 +62,10 @@ elif stage == "extract":
             result.append(month.result())
             pipe.write(f"{result[-1]}\\n")
             pipe.flush()
+elif stage == "bare":  # the same months fetched and landed as sent: the floor of any extraction
+    from bench.pipeline import land_bare
+    window = Window(parse_moment(json.loads(argument)["start"]), parse_moment(json.loads(argument)["end"]))
+    result = [month.result() for month in [workers.submit(land_bare, part) for part in tasks.plan_windows(window)]]
 else:
     with os.fdopen(pipe_fd) as pipe:
         result = [future.result() for future in [workers.submit(tasks.load, int(line)) for line in pipe]]
@@ -68,6 +75,27 @@ print(json.dumps({"seconds": time.perf_counter() - started, "result": result,
                   "cpu_s": usage.ru_utime + usage.ru_stime + workers_usage.ru_utime + workers_usage.ru_stime,
                   "max_rss_mb": max(usage.ru_maxrss, workers_usage.ru_maxrss) / 1024}))
 """
+
+
+BARE_TABLE = "bench.landed_dossier"
+
+
+def land_bare(window: dict[str, str]) -> int:
+    """The floor of any extraction on this machine: one month of dossiers fetched over HTTP with
+    the pipeline's client (same pages, same parsing) and COPYed, as the source sent them, into a
+    table without keys or indexes, two months at a time as the pipeline runs them. Nothing is
+    pseudonymized, typed, checked or merged. Returns the records landed."""
+    from tthc.entities import DOSSIER
+    from tthc.source_client import SourceClient, SourceSettings
+    from tthc.windows import parse_moment
+
+    landed = 0
+    with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn:
+        for page in client.iter_pages(DOSSIER.endpoint, start=parse_moment(window["start"]),
+                                      end=parse_moment(window["end"])):
+            landed += warehouse.copy_rows(conn, BARE_TABLE, ("payload",),
+                                          [(orjson.dumps(record).decode(),) for record in page.records])
+    return landed
 
 
 def _cpu_s(times) -> float:
@@ -99,9 +127,9 @@ def _figures(process: subprocess.Popen, output: IO[str]) -> dict:
     return json.loads(output.read().strip().splitlines()[-1])
 
 
-def _run_reference(env: dict[str, str]) -> dict:
+def _run_alone(stage: str, argument: str, env: dict[str, str]) -> dict:
     with tempfile.TemporaryFile("w+") as output:
-        return _figures(_run_stage("reference", "", env, output), output)
+        return _figures(_run_stage(stage, argument, env, output), output)
 
 
 def _run_pipelined(window: dict[str, str], env: dict[str, str]) -> tuple[dict, dict, float]:
@@ -146,10 +174,20 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
             "TTHC_PSEUDONYM_KEY": secrets.token_urlsafe(32),
         }
         simulator = next(child for child in psutil.Process().children() if "simulator" in child.cmdline())
-        _run_reference(env)
+        _run_alone("reference", "", env)
         simulator_before, server_before = _cpu_s(simulator.cpu_times()), _server_cpu_s()
-        extract, load, seconds = _run_pipelined({"start": "2022-11-01", "end": SIM_NOW.isoformat()}, env)
+        window = {"start": "2022-11-01", "end": SIM_NOW.isoformat()}
+        extract, load, seconds = _run_pipelined(window, env)
         simulator_cpu, server_cpu = _cpu_s(simulator.cpu_times()) - simulator_before, _server_cpu_s() - server_before
+        with warehouse.connect(dsn=dsn) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
+            conn.execute(f"CREATE TABLE {BARE_TABLE} (payload jsonb NOT NULL)")
+        simulator_before, server_before = _cpu_s(simulator.cpu_times()), _server_cpu_s()
+        bare = _run_alone("bare", json.dumps(window), env)
+        bare_simulator_cpu = _cpu_s(simulator.cpu_times()) - simulator_before
+        bare_server_cpu = _server_cpu_s() - server_before
+        with warehouse.connect(dsn=dsn) as conn:
+            conn.execute(f"DROP TABLE {BARE_TABLE}")
     dossiers = sum(audit["extracted"] for audit in load["result"])
     from tthc.load import GATE_STEPS
 
@@ -171,6 +209,14 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
         "cpu_s": {"extract_task": round(extract["cpu_s"], 1), "load_task": round(load["cpu_s"], 1),
                   "postgres": round(server_cpu, 1), "simulator": round(simulator_cpu, 1)},
         "extract_max_rss_mb": round(extract["max_rss_mb"]), "load_max_rss_mb": round(load["max_rss_mb"]),
+        # The same dossiers fetched and landed as sent (land_bare), right after, on the same
+        # simulator: the pipeline's rate as a share of that floor does not move with the machine's
+        # speed of the day the way dossiers/s does.
+        "bare_land": {"dossiers": sum(bare["result"]), "wall_s": round(bare["seconds"], 1),
+                      "dossiers_per_s": round(sum(bare["result"]) / bare["seconds"]),
+                      "cpu_s": {"task": round(bare["cpu_s"], 1), "postgres": round(bare_server_cpu, 1),
+                                "simulator": round(bare_simulator_cpu, 1)}},
+        "pipeline_vs_bare_land_speed": round((dossiers / seconds) / (sum(bare["result"]) / bare["seconds"]), 2),
         "load_steps_s": {step: round(step_seconds, 1) for step, step_seconds in steps.items()},
         "quality_gate_s": round(gate_s, 1), "quality_gate_share_of_task_wall_time": round(gate_s / task_s, 3),
         "dsn": dsn,
