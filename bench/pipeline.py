@@ -52,7 +52,7 @@ workers = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")
 if stage == "reference":  # what tthc_reference loads: the rules judge dossiers against all three
     from datetime import date
     result = [tasks.load(tasks.extract("unit")), tasks.load(tasks.extract("procedure")),
-              tasks.load_calendar(date(2000, 1, 1), date(2026, 12, 31))]
+              tasks.load_calendar(*tasks.calendar_span(date.today()))]
 elif stage == "extract":
     window = Window(parse_moment(json.loads(argument)["start"]), parse_moment(json.loads(argument)["end"]))
     result = []

@@ -65,10 +65,9 @@ def tthc_reference():
 
     @task
     def load_calendar() -> int:
-        from tthc.tasks import load_calendar
+        from tthc.tasks import calendar_span, load_calendar
 
-        today = date.today()
-        return load_calendar(date(2000, 1, 1), date(today.year + 2, 12, 31))
+        return load_calendar(*calendar_span(date.today()))
 
     migrated = migrate_warehouse()
     units, procedures = extract_units(), extract_procedures()

@@ -53,6 +53,12 @@ def load(batch_id: int) -> dict:
     return load_batch(batch_id, dsn=warehouse.warehouse_conninfo()).as_dict()
 
 
+def calendar_span(today: date) -> tuple[date, date]:
+    """The days the working-day calendar holds: from 2000 through the end of the year after next,
+    so that due dates promised late in a year, and next year's holidays, are always known."""
+    return date(2000, 1, 1), date(today.year + 2, 12, 31)
+
+
 def load_calendar(first: date, last: date) -> int:
     from tthc.calendar import WorkingCalendar
 
