@@ -47,6 +47,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from tthc import tasks
 from tthc.windows import Window, parse_moment
 stage, argument, pipe_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
+window = Window(parse_moment(json.loads(argument)["start"]), parse_moment(json.loads(argument)["end"])) if argument else None
 started = time.perf_counter()
 workers = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
 if stage == "reference":  # what tthc_reference loads: the rules judge dossiers against all three
@@ -54,7 +55,6 @@ if stage == "reference":  # what tthc_reference loads: the rules judge dossiers 
     result = [tasks.load(tasks.extract("unit")), tasks.load(tasks.extract("procedure")),
               tasks.load_calendar(*tasks.calendar_span(date.today()))]
 elif stage == "extract":
-    window = Window(parse_moment(json.loads(argument)["start"]), parse_moment(json.loads(argument)["end"]))
     result = []
     with os.fdopen(pipe_fd, "w") as pipe:
         months = [workers.submit(tasks.extract, "dossier", part) for part in tasks.plan_windows(window)]
@@ -64,7 +64,6 @@ elif stage == "extract":
             pipe.flush()
 elif stage == "bare":  # the same months fetched and landed as sent: the floor of any extraction
     from bench.pipeline import land_bare
-    window = Window(parse_moment(json.loads(argument)["start"]), parse_moment(json.loads(argument)["end"]))
     result = [month.result() for month in [workers.submit(land_bare, part) for part in tasks.plan_windows(window)]]
 else:
     with os.fdopen(pipe_fd) as pipe:
@@ -189,6 +188,9 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
         with warehouse.connect(dsn=dsn) as conn:
             conn.execute(f"DROP TABLE {BARE_TABLE}")
     dossiers = sum(audit["extracted"] for audit in load["result"])
+    bare_dossiers = sum(bare["result"])
+    if bare_dossiers != dossiers:  # a floor over other dossiers would make the share meaningless
+        raise RuntimeError(f"the bare run landed {bare_dossiers} dossiers, the pipeline extracted {dossiers}")
     from tthc.load import GATE_STEPS
 
     steps: dict[str, float] = {}
@@ -212,11 +214,11 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
         # The same dossiers fetched and landed as sent (land_bare), right after, on the same
         # simulator: the pipeline's rate as a share of that floor does not move with the machine's
         # speed of the day the way dossiers/s does.
-        "bare_land": {"dossiers": sum(bare["result"]), "wall_s": round(bare["seconds"], 1),
-                      "dossiers_per_s": round(sum(bare["result"]) / bare["seconds"]),
+        "bare_land": {"dossiers": bare_dossiers, "wall_s": round(bare["seconds"], 1),
+                      "dossiers_per_s": round(bare_dossiers / bare["seconds"]),
                       "cpu_s": {"task": round(bare["cpu_s"], 1), "postgres": round(bare_server_cpu, 1),
                                 "simulator": round(bare_simulator_cpu, 1)}},
-        "pipeline_vs_bare_land_speed": round((dossiers / seconds) / (sum(bare["result"]) / bare["seconds"]), 2),
+        "pipeline_vs_bare_land_speed": round((dossiers / seconds) / (bare_dossiers / bare["seconds"]), 2),
         "load_steps_s": {step: round(step_seconds, 1) for step, step_seconds in steps.items()},
         "quality_gate_s": round(gate_s, 1), "quality_gate_share_of_task_wall_time": round(gate_s / task_s, 3),
         "dsn": dsn,
