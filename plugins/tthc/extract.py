@@ -17,6 +17,7 @@ from datetime import datetime
 import psycopg
 
 from tthc import warehouse
+from tthc.cycles import collector_paused
 from tthc.entities import Entity
 from tthc.pseudonymize import Pseudonymizer, landed_json, nfc
 from tthc.source_client import SourceClient
@@ -63,25 +64,26 @@ def extract_to_raw(
         else client.iter_pages(entity.endpoint)
     )
     count = 0
-    for page in pages:
-        if not first_total:
-            first_total.append(page.total_elements)
-        landed = []
-        staged = DossierRows() if entity.name == "dossier" else None
-        for record in page.records:
-            masked = pseudonymizer.mask(entity.name, record)
-            payload = landed_json(masked)
-            payload_bytes = payload.encode()
-            digest.update(payload_bytes)
-            payload_hash = hashlib.md5(payload_bytes, usedforsecurity=False).hexdigest()
-            count += 1
-            key = record.get(entity.key_field)
-            landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash))
+    with collector_paused():  # pages are decoded, masked and typed here: see tthc.cycles
+        for page in pages:
+            if not first_total:
+                first_total.append(page.total_elements)
+            landed = []
+            staged = DossierRows() if entity.name == "dossier" else None
+            for record in page.records:
+                masked = pseudonymizer.mask(entity.name, record)
+                payload = landed_json(masked)
+                payload_bytes = payload.encode()
+                digest.update(payload_bytes)
+                payload_hash = hashlib.md5(payload_bytes, usedforsecurity=False).hexdigest()
+                count += 1
+                key = record.get(entity.key_field)
+                landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash))
+                if staged is not None:
+                    staged.add(batch_id, count, masked, payload_hash)
+            warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)
             if staged is not None:
-                staged.add(batch_id, count, masked, payload_hash)
-        warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)
-        if staged is not None:
-            staged.copy_into(conn)
+                staged.copy_into(conn)
 
     checksum = digest.hexdigest()
     reported_total = first_total[0] if first_total else 0

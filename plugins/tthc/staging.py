@@ -32,6 +32,7 @@ import orjson
 import psycopg
 
 from tthc import warehouse
+from tthc.cycles import collector_paused
 from tthc.pseudonymize import nfc
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -305,7 +306,7 @@ def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -
     if conn.execute("SELECT EXISTS (SELECT 1 FROM staging.dossier WHERE batch_id = %s)", (batch_id,)).fetchone()[0]:
         return 0
     staged = 0
-    with conn.cursor(name=f"raw_batch_{batch_id}") as cursor:
+    with conn.cursor(name=f"raw_batch_{batch_id}") as cursor, collector_paused():
         cursor.execute(
             """SELECT ordinal, payload::text, coalesce(payload_hash, md5(payload::text))
                FROM raw.record WHERE batch_id = %s ORDER BY ordinal""", (batch_id,))

@@ -316,3 +316,35 @@ def test_the_extraction_lands_pseudonymized_nfc_records_with_their_batch_books(p
 
     assert unicodedata.is_normalized("NFC", texts)
     assert all(row[0].get("ChuHoSo", "pii:").startswith("pii:") for row in stored if row[0].get("ChuHoSo"))
+
+
+def test_the_extraction_reads_its_pages_with_the_cycle_collector_paused(province, make_database, pseudonym_key):
+    """tthc.cycles: decoding, masking and typing a page run with the collector paused, and the
+    extraction gives it back as it found it."""
+    import gc
+
+    from tthc import warehouse
+    from tthc.entities import DOSSIER
+    from tthc.extract import extract_to_raw
+    from tthc.pseudonymize import Pseudonymizer
+    from tthc.source_client import SourceClient, SourceSettings
+
+    class WatchedClient(SourceClient):
+        collector_on_per_page: list[bool] = []
+
+        def iter_pages(self, endpoint, **window):
+            for page in super().iter_pages(endpoint, **window):
+                self.collector_on_per_page.append(gc.isenabled())
+                yield page
+
+    dsn = make_database("cycles")
+    assert gc.isenabled()
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn), WatchedClient(SourceSettings.from_airflow()) as client, \
+            warehouse.connect() as conn:
+        batch = extract_to_raw(conn, client, DOSSIER, Pseudonymizer(pseudonym_key.encode()),
+                               window_start=WINDOW.start, window_end=WINDOW.end)
+        conn.commit()
+    assert batch.record_count > 0
+    assert WatchedClient.collector_on_per_page and not any(WatchedClient.collector_on_per_page)
+    assert gc.isenabled()
