@@ -36,13 +36,17 @@ def nfc(text: str) -> str:
 class Pseudonymizer:
     def __init__(self, key: bytes):
         # BLAKE2b takes keys of up to 64 bytes; a longer secret is hashed down to one, as HMAC does.
-        self._key = key if len(key) <= hashlib.blake2b.MAX_KEY_SIZE else hashlib.blake2b(key).digest()
-        # Officials' names and common summaries repeat across thousands of dossiers.
-        self.token = lru_cache(maxsize=65_536)(self._token)
+        secret = key if len(key) <= hashlib.blake2b.MAX_KEY_SIZE else hashlib.blake2b(key).digest()
 
-    def _token(self, value: str) -> str:
-        # 20 hex characters (80 bits) is unique enough for a province and keeps rows small.
-        return TOKEN_PREFIX + hashlib.blake2b(nfc(value).encode(), key=self._key, digest_size=10).hexdigest()
+        def token(value: str) -> str:
+            # 20 hex characters (80 bits) is unique enough for a province and keeps rows small.
+            return TOKEN_PREFIX + hashlib.blake2b(nfc(value).encode(), key=secret, digest_size=10).hexdigest()
+
+        # Officials' names and common summaries repeat across thousands of dossiers. The cache wraps
+        # a closure, not a bound method: a cache holding its own instance is a reference cycle, and
+        # with the cycle collector paused during extraction (tthc.cycles) each finished
+        # extraction's full cache stayed in memory (measured: +20 MB a month extracted).
+        self.token = lru_cache(maxsize=65_536)(token)
 
     def _mask(self, value: Any) -> Any:
         return value if value is None or value == "" else self.token(str(value))

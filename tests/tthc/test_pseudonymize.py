@@ -62,3 +62,21 @@ def test_no_key_no_run(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_TTHC_PSEUDONYM", raising=False)
     with pytest.raises(ConfigurationError, match="pseudonymization key"):
         pseudonym_key()
+
+
+def test_a_finished_pseudonymizer_is_freed_with_its_cache_by_reference_counting():
+    """The extraction runs with the cycle collector paused (tthc.cycles): a pseudonymizer caught in a
+    reference cycle would keep its whole token cache until the collector's next full pass."""
+    import gc
+    import weakref
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        pseudonymizer = Pseudonymizer(b"k" * 32)
+        pseudonymizer.token("Lường Xuân Nga")
+        finished = weakref.ref(pseudonymizer)
+        del pseudonymizer
+        assert finished() is None
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
