@@ -74,15 +74,46 @@ WITH supplement AS (
     WHERE s.batch_id = %(batch_id)s
     GROUP BY s.ordinal
 ),
+-- The flags the indicators read off the child lists, one row per dossier that has the list. Each
+-- reads only this batch's rows: as correlated EXISTS the planner hashed every batch's rows in
+-- staging instead, and staging holds every batch extracted and not yet loaded (a backfill's
+-- extractions run ahead of its loads).
+fee AS (
+    SELECT f.ordinal, bool_or(f.amount > 0) AS has_positive_fee
+    FROM staging.dossier_fee AS f
+    WHERE f.batch_id = %(batch_id)s
+    GROUP BY f.ordinal
+),
+result AS (
+    SELECT r.ordinal, bool_or(r.file_url IS NOT NULL) AS has_electronic_result
+    FROM staging.dossier_result AS r
+    WHERE r.batch_id = %(batch_id)s
+    GROUP BY r.ordinal
+),
+document AS (
+    SELECT doc.ordinal,
+           bool_or(doc.is_reused = 1)          AS has_reused_component,
+           bool_or(doc.from_citizen_store = 1) AS has_citizen_store_component
+    FROM staging.dossier_document AS doc
+    WHERE doc.batch_id = %(batch_id)s
+    GROUP BY doc.ordinal
+),
 dossier AS (
     SELECT staged.*,
            coalesce(sup.supplement_count, 0)                 AS n_supplements,
            coalesce(sup.supplement_pause, interval '0')      AS pause,
            sup.open_supplement_at,
-           staged.finished_at - coalesce(sup.supplement_pause, interval '0') AS end_adjusted
+           staged.finished_at - coalesce(sup.supplement_pause, interval '0') AS end_adjusted,
+           coalesce(fee.has_positive_fee, false)                 AS positive_fee,
+           coalesce(result.has_electronic_result, false)         AS electronic_result,
+           coalesce(document.has_reused_component, false)        AS reused_component,
+           coalesce(document.has_citizen_store_component, false) AS citizen_store_component
     FROM changed_dossier AS c
     JOIN staging.dossier AS staged ON staged.batch_id = c.batch_id AND staged.ordinal = c.ordinal
     LEFT JOIN supplement AS sup ON sup.ordinal = c.ordinal
+    LEFT JOIN fee ON fee.ordinal = c.ordinal
+    LEFT JOIN result ON result.ordinal = c.ordinal
+    LEFT JOIN document ON document.ordinal = c.ordinal
     WHERE c.is_deleted = 0
 )
 SELECT
@@ -96,14 +127,7 @@ SELECT
     coalesce(d.online_payment, 0), coalesce(d.synced_to_portal, 0) = 1,
     coalesce(d.has_apology, 0) = 1, d.rating,
     d.n_supplements, d.pause, d.open_supplement_at,
-    EXISTS (SELECT 1 FROM staging.dossier_fee AS f
-            WHERE f.batch_id = d.batch_id AND f.ordinal = d.ordinal AND f.amount > 0),
-    EXISTS (SELECT 1 FROM staging.dossier_result AS r
-            WHERE r.batch_id = d.batch_id AND r.ordinal = d.ordinal AND r.file_url IS NOT NULL),
-    EXISTS (SELECT 1 FROM staging.dossier_document AS doc
-            WHERE doc.batch_id = d.batch_id AND doc.ordinal = d.ordinal AND doc.is_reused = 1),
-    EXISTS (SELECT 1 FROM staging.dossier_document AS doc
-            WHERE doc.batch_id = d.batch_id AND doc.ordinal = d.ordinal AND doc.from_citizen_store = 1),
+    d.positive_fee, d.electronic_result, d.reused_component, d.citizen_store_component,
     CASE WHEN d.finished_at IS NOT NULL THEN d.end_adjusted END,
     -- Timeliness (indicators.md): only finished dossiers with a promised date are judged;
     -- more than one supplement request is late whatever the dates say (the portal's rule).
