@@ -1,0 +1,45 @@
+-- Statistics of core sized to the queries that read them (issue 3: load speed).
+--
+-- Loads ANALYZE the core tables they outdated (tthc.warehouse.analyze_stale), and in a backfill a
+-- batch outdates most of them: on a 95,000-dossier core, ANALYZE took 1.1-1.4 s for the facts and
+-- 0.9 s for the five child lists, per batch, most of it sorting 30,000 sampled values of text
+-- columns that no query filters, joins or groups by.
+--
+-- The pseudonymized tokens are keyed hashes: distinct for nearly every dossier, never compared to
+-- anything but themselves. Without their statistics the facts' ANALYZE takes 45 % less (measured:
+-- 0.69-0.78 s instead of 1.1-1.4 s); the columns the marts filter and group by keep theirs.
+ALTER TABLE core.fact_dossier
+    ALTER COLUMN applicant_name_token    SET STATISTICS 0,
+    ALTER COLUMN applicant_id_token      SET STATISTICS 0,
+    ALTER COLUMN applicant_phone_token   SET STATISTICS 0,
+    ALTER COLUMN applicant_email_token   SET STATISTICS 0,
+    ALTER COLUMN applicant_address_token SET STATISTICS 0,
+    ALTER COLUMN summary_token           SET STATISTICS 0;
+
+-- The child lists are read by no mart: only by the merge (delete by dossier code) and the
+-- dossier.core invariant checks (joined to the facts by dossier code). Those plans need row
+-- counts and the number of dossier codes, which a sample of 3,000 rows gives (the target of 10
+-- that the loads also use for staging). Measured on 440,000 steps: 0.02 s instead of 0.4 s.
+ALTER TABLE core.dossier_document
+    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+    ALTER COLUMN component_code SET STATISTICS 10, ALTER COLUMN file_name SET STATISTICS 10,
+    ALTER COLUMN is_digitized SET STATISTICS 10, ALTER COLUMN is_reused SET STATISTICS 10,
+    ALTER COLUMN from_citizen_store SET STATISTICS 10;
+ALTER TABLE core.dossier_fee
+    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+    ALTER COLUMN fee_code SET STATISTICS 10, ALTER COLUMN fee_name SET STATISTICS 10,
+    ALTER COLUMN amount SET STATISTICS 10, ALTER COLUMN collection_method SET STATISTICS 10;
+ALTER TABLE core.dossier_result
+    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+    ALTER COLUMN result_code SET STATISTICS 10, ALTER COLUMN result_name SET STATISTICS 10,
+    ALTER COLUMN file_url SET STATISTICS 10;
+ALTER TABLE core.dossier_supplement
+    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+    ALTER COLUMN supplement_id SET STATISTICS 10, ALTER COLUMN requested_at SET STATISTICS 10,
+    ALTER COLUMN answered_at SET STATISTICS 10, ALTER COLUMN due_before SET STATISTICS 10,
+    ALTER COLUMN due_after SET STATISTICS 10;
+ALTER TABLE core.dossier_step
+    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+    ALTER COLUMN step_at SET STATISTICS 10, ALTER COLUMN status SET STATISTICS 10,
+    ALTER COLUMN department SET STATISTICS 10, ALTER COLUMN handler_token SET STATISTICS 10,
+    ALTER COLUMN content_token SET STATISTICS 10;
