@@ -193,6 +193,9 @@ def test_loads_keep_the_statistics_of_core_fresh_without_autovacuum(province, ma
     # their plans need is still there.
     assert steps_after_january > 1000
     assert abs(estimated["dossier_step"] - steps_after_january) <= 0.1 * steps_after_january
+    bounds = fetch(dsn, """SELECT max(array_length(histogram_bounds::text::text[], 1)) FROM pg_stats
+                          WHERE schemaname = 'core' AND tablename = 'dossier_step'""")[0][0]
+    assert bounds is not None and bounds <= 11  # a statistics target of 10: 10 buckets
     # The columns the marts filter and group by keep their statistics; the keyed-hash tokens,
     # which nothing filters by, carry none (they were most of the facts' ANALYZE).
     described = {column for (column,) in fetch(

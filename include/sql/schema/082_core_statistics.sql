@@ -20,26 +20,16 @@ ALTER TABLE core.fact_dossier
 -- dossier.core invariant checks (joined to the facts by dossier code). Those plans need row
 -- counts and the number of dossier codes, which a sample of 3,000 rows gives (the target of 10
 -- that the loads also use for staging). Measured on 440,000 steps: 0.02 s instead of 0.4 s.
-ALTER TABLE core.dossier_document
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN component_code SET STATISTICS 10, ALTER COLUMN file_name SET STATISTICS 10,
-    ALTER COLUMN is_digitized SET STATISTICS 10, ALTER COLUMN is_reused SET STATISTICS 10,
-    ALTER COLUMN from_citizen_store SET STATISTICS 10;
-ALTER TABLE core.dossier_fee
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN fee_code SET STATISTICS 10, ALTER COLUMN fee_name SET STATISTICS 10,
-    ALTER COLUMN amount SET STATISTICS 10, ALTER COLUMN collection_method SET STATISTICS 10;
-ALTER TABLE core.dossier_result
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN result_code SET STATISTICS 10, ALTER COLUMN result_name SET STATISTICS 10,
-    ALTER COLUMN file_url SET STATISTICS 10;
-ALTER TABLE core.dossier_supplement
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN supplement_id SET STATISTICS 10, ALTER COLUMN requested_at SET STATISTICS 10,
-    ALTER COLUMN answered_at SET STATISTICS 10, ALTER COLUMN due_before SET STATISTICS 10,
-    ALTER COLUMN due_after SET STATISTICS 10;
-ALTER TABLE core.dossier_step
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN step_at SET STATISTICS 10, ALTER COLUMN status SET STATISTICS 10,
-    ALTER COLUMN department SET STATISTICS 10, ALTER COLUMN handler_token SET STATISTICS 10,
-    ALTER COLUMN content_token SET STATISTICS 10;
+DO $$
+DECLARE
+    child record;
+BEGIN
+    FOR child IN
+        SELECT table_name, column_name FROM information_schema.columns
+        WHERE table_schema = 'core'
+          AND table_name IN ('dossier_document', 'dossier_fee', 'dossier_result', 'dossier_supplement', 'dossier_step')
+    LOOP
+        EXECUTE format('ALTER TABLE core.%I ALTER COLUMN %I SET STATISTICS 10', child.table_name, child.column_name);
+    END LOOP;
+END
+$$;
