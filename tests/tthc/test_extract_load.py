@@ -344,7 +344,9 @@ def test_the_extraction_reads_its_pages_with_the_cycle_collector_paused(province
     from tthc.source_client import SourceClient, SourceSettings
 
     class WatchedClient(SourceClient):
-        collector_on_per_page: list[bool] = []
+        def __init__(self, settings):
+            super().__init__(settings)
+            self.collector_on_per_page: list[bool] = []
 
         def iter_pages(self, endpoint, **window):
             for page in super().iter_pages(endpoint, **window):
@@ -360,5 +362,5 @@ def test_the_extraction_reads_its_pages_with_the_cycle_collector_paused(province
                                window_start=WINDOW.start, window_end=WINDOW.end)
         conn.commit()
     assert batch.record_count > 0
-    assert WatchedClient.collector_on_per_page and not any(WatchedClient.collector_on_per_page)
+    assert client.collector_on_per_page and not any(client.collector_on_per_page)
     assert gc.isenabled()

@@ -4,6 +4,7 @@ replay typed them again from raw."""
 
 from __future__ import annotations
 
+import gc
 import secrets
 
 import orjson
@@ -95,5 +96,16 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
         assert staging.stage_from_raw(conn, batch_id) == 0  # already staged by the extraction: left alone
         for table in STAGING_TABLES:
             conn.execute(f"DELETE FROM staging.{table} WHERE batch_id = %s", (batch_id,))
+        # The replay types with the cycle collector paused, as the extraction does (tthc.cycles).
+        collector_on_per_record: list[bool] = []
+        add = staging.DossierRows.add
+
+        def watched_add(rows, *record):
+            collector_on_per_record.append(gc.isenabled())
+            add(rows, *record)
+
+        monkeypatch.setattr(staging.DossierRows, "add", watched_add)
         assert staging.stage_from_raw(conn, batch_id, chunk=500) == len(by_extraction["dossier"])
     assert staged_rows(dsn, batch_id) == by_extraction
+    assert collector_on_per_record and not any(collector_on_per_record)
+    assert gc.isenabled()
