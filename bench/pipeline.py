@@ -232,14 +232,13 @@ CORE_CHILD_TABLES = ("dossier_document", "dossier_fee", "dossier_result", "dossi
 
 
 def _forget_merge(conn: psycopg.Connection, batch_id: int) -> None:
-    """Take a loaded batch out of core and staging, so that loading it again does the full work."""
+    """Take a loaded batch out of core, so that loading it again does the full work (in the
+    caller's transaction; staging is the caller's: ``staging.drop_batch`` commits)."""
     for table in CORE_CHILD_TABLES:
         conn.execute(f"DELETE FROM core.{table} WHERE ma_ho_so IN "
                      "(SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s)", (batch_id,))
     conn.execute("DELETE FROM core.fact_dossier WHERE batch_id = %s", (batch_id,))
     conn.execute("DELETE FROM quality.run_audit WHERE batch_id = %s", (batch_id,))
-    for table in staging.LAYOUT:
-        conn.execute(f"DELETE FROM staging.{table} WHERE batch_id = %s", (batch_id,))
 
 
 def load_stage_against_baselines(dsn: str) -> dict:
@@ -260,17 +259,19 @@ def load_stage_against_baselines(dsn: str) -> dict:
             "SELECT batch_id, record_count FROM raw.batch WHERE entity = 'dossier' ORDER BY record_count DESC LIMIT 1"
         ).fetchone()
         # The batch's typed rows, as the extraction holds them (typing is not timed here).
-        typed = staging.DossierRows()
+        typed = staging.DossierRows(batch_id)
         for ordinal, payload, payload_hash in conn.execute(
                 "SELECT ordinal, payload::text, payload_hash FROM raw.record WHERE batch_id = %s ORDER BY ordinal",
                 (batch_id,)):
-            typed.add(batch_id, ordinal, orjson.loads(payload), payload_hash)
+            typed.add(ordinal, orjson.loads(payload), payload_hash)
         rows = {table: list(table_rows) for table, table_rows in typed.rows.items()}
         _forget_merge(conn, batch_id)
 
     started = time.perf_counter()
-    with warehouse.connect(dsn=dsn) as conn:
+    with warehouse.connect(dsn=dsn) as conn:  # as the extraction writes a batch's staging
+        staging.open_batch(conn, batch_id)
         typed.copy_into(conn)
+        staging.attach_batch(conn, batch_id)
     staging_copy = time.perf_counter() - started
     started = time.perf_counter()
     timings = load_batch(batch_id, dsn=dsn).timings

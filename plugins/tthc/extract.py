@@ -16,12 +16,11 @@ from datetime import datetime
 
 import psycopg
 
-from tthc import warehouse
+from tthc import staging, warehouse
 from tthc.cycles import collector_paused
 from tthc.entities import Entity
 from tthc.pseudonymize import Pseudonymizer, landed_json, nfc
 from tthc.source_client import SourceClient
-from tthc.staging import DossierRows
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +63,14 @@ def extract_to_raw(
         else client.iter_pages(entity.endpoint)
     )
     count = 0
+    if entity.name == "dossier":
+        staging.open_batch(conn, batch_id)
     with collector_paused():  # pages are decoded, masked and typed here: see tthc.cycles
         for page in pages:
             if not first_total:
                 first_total.append(page.total_elements)
             landed = []
-            staged = DossierRows() if entity.name == "dossier" else None
+            staged = staging.DossierRows(batch_id) if entity.name == "dossier" else None
             for record in page.records:
                 masked = pseudonymizer.mask(entity.name, record)
                 payload = landed_json(masked)
@@ -80,7 +81,7 @@ def extract_to_raw(
                 key = record.get(entity.key_field)
                 landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash))
                 if staged is not None:
-                    staged.add(batch_id, count, masked, payload_hash)
+                    staged.add(count, masked, payload_hash)
             warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)
             if staged is not None:
                 staged.copy_into(conn)
@@ -91,6 +92,8 @@ def extract_to_raw(
         "UPDATE raw.batch SET record_count = %s, reported_total = %s, checksum = %s WHERE batch_id = %s",
         (count, reported_total, checksum, batch_id),
     )
+    if entity.name == "dossier":
+        staging.attach_batch(conn, batch_id)  # last: its lock on staging is held until the commit
     log.info("extracted %s %s..%s: %d records into raw batch %d", entity.name, window_start, window_end,
              count, batch_id)
     return ExtractedBatch(batch_id, entity.name, window_start, window_end, count, reported_total, checksum)

@@ -130,7 +130,7 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             # need row counts and the batches' shares, not fine histograms: a sample of 3,000 rows
             # a table instead of 30,000 (measured on a 66,524-dossier batch: 0.13 s instead of
             # 1.7 s, with the same plans and timings of the rule queries and the merge).
-            warehouse.analyze(conn, entity.staging_tables, lock=f"tthc.analyze.{entity.name}",
+            warehouse.analyze(conn, _staged_in(entity.name, batch_id), lock=f"tthc.analyze.{entity.name}",
                               statistics_target=10)
             clock.lap("stage")
             warehouse.analyze_stale(conn)  # the rules and the merge join core's dimensions and facts
@@ -182,13 +182,18 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             clock.lap("merge")
         finally:
             conn.rollback()
-            # Staging is transient: once the batch is published (or rejected) its rows go.
-            for table in (*entity.staging_tables, "staging.rule_hit"):
+            # Staging is transient: once the batch is published (or rejected) its rows go. A
+            # dossier batch's rows are its own partitions, dropped whole; the rest are deleted.
+            shared = ("staging.rule_hit",) if entity.name == "dossier" else (*entity.staging_tables, "staging.rule_hit")
+            for table in shared:
                 conn.execute(psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
                     psycopg.sql.Identifier(*table.split("."))), (batch_id,))
+            conn.commit()
+            if entity.name == "dossier":
+                staging.drop_batch(conn, batch_id)  # under the batch's lock: a second load waits for it
             conn.execute("SELECT pg_advisory_unlock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
             conn.commit()
-            _reclaim_staging(conn, (*entity.staging_tables, "staging.rule_hit"))
+            _reclaim_staging(conn, shared)
             clock.lap("reclaim_staging")
 
         core_suite = find_suite(f"{entity.name}.core")
@@ -207,18 +212,25 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
     return audit
 
 
-def _reclaim_staging(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
-    """Make the space of the rows just deleted from staging reusable by the next batch.
+def _staged_in(entity: str, batch_id: int) -> tuple[str, ...]:
+    """The staging tables that hold the batch's rows: a dossier batch's own partitions."""
+    if entity == "dossier":
+        return tuple(staging.batch_table(table, batch_id) for table in staging.LAYOUT)
+    return ENTITIES[entity].staging_tables
 
-    Staging is a queue: every batch inserts and deletes as many rows as it has. Without a VACUUM
-    the dead rows pile up, and the rule queries and the merge scan them (measured: 3 GB of dead
-    staging rows after one 1M-dossier backfill; on its largest batch the rule queries took 7.5 s,
-    4.1 s once vacuumed). Autovacuum would do it, but a server may run without it (the one this
-    project is tested on does), so the load does it itself. SKIP_LOCKED: a table another load is
-    analyzing is left to the next load's VACUUM.
-    TRUNCATE false: the freed pages stay in the file for the next batch, and giving them back would
-    need an exclusive lock that the extraction's concurrent COPYs keep from it (measured: VACUUMs
-    retrying that lock for up to 15 s, while the loads waiting to ANALYZE staging waited on them).
+
+def _reclaim_staging(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+    """Make the space of the rows just deleted from the shared staging tables (the rule hits, and
+    the staging of units, procedures and feedback) reusable by the next batch.
+
+    These are queues: every batch inserts and deletes its rows. Without a VACUUM the dead rows
+    pile up and the rule queries scan them. Autovacuum would do it, but a server may run without
+    it (the one this project is tested on does), so the load does it itself. It cannot reclaim
+    rows deleted after the oldest running extraction began, which is why dossiers, the volume,
+    have partitions of their own per batch instead (020_staging.sql). SKIP_LOCKED: a table
+    another load is analyzing is left to the next load's VACUUM. TRUNCATE false: giving pages
+    back needs an exclusive lock that concurrent writers keep from it (measured: VACUUMs retrying
+    that lock for up to 15 s).
     """
     conn.autocommit = True  # VACUUM cannot run inside a transaction
     try:

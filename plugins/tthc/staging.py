@@ -257,18 +257,63 @@ _CHILD_CONVERTERS = tuple(
 )
 
 
+# --- a batch's staging tables -----------------------------------------------------------------
+# Every dossier batch is staged in partitions of its own (include/sql/schema/020_staging.sql says
+# why): created empty by ``open_batch``, filled by ``DossierRows.copy_into``, attached by
+# ``attach_batch`` just before the writer commits, and dropped by ``drop_batch`` once the load is done.
+
+
+def batch_table(table: str, batch_id: int) -> str:
+    """The partition of staging ``table`` that holds ``batch_id``'s rows."""
+    return f"staging.{table}_b{int(batch_id)}"
+
+
+def open_batch(conn: psycopg.Connection, batch_id: int) -> None:
+    conn.execute("SELECT staging.open_dossier_batch(%s)", (batch_id,))
+
+
+def attach_batch(conn: psycopg.Connection, batch_id: int) -> None:
+    conn.execute("SELECT staging.attach_dossier_batch(%s)", (batch_id,))
+
+
+def drop_batch(conn: psycopg.Connection, batch_id: int) -> None:
+    """Drop the batch's partitions. Detached CONCURRENTLY first: a plain DROP or DETACH would lock
+    the parents against every other batch's readers and writers. That waits for the transactions
+    then reading the parents (another load's rule queries or merge: seconds), and cannot run in a
+    transaction, so this commits what the connection holds and works in autocommit.
+    A detach that a killed load left half done is finalized."""
+    conn.commit()
+    conn.autocommit = True
+    try:
+        for table in LAYOUT:
+            partition = batch_table(table, batch_id)
+            pending = conn.execute(
+                "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass(%s)", (partition,)
+            ).fetchone()
+            if pending is not None:
+                conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} {}").format(
+                    psycopg.sql.Identifier("staging", table), psycopg.sql.Identifier(*partition.split(".")),
+                    psycopg.sql.SQL("FINALIZE" if pending[0] else "CONCURRENTLY")))
+            conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(
+                psycopg.sql.Identifier(*partition.split("."))))
+    finally:
+        conn.autocommit = False
+
+
 class DossierRows:
-    """Typed staging rows of a run of dossier records, kept until ``copy_into`` writes them.
+    """Typed staging rows of a run of one batch's dossier records, kept until ``copy_into`` writes them.
 
     This runs for every record the extraction lands, so it is written for speed: one pass over
     precomputed (field, converter) pairs, and a field is checked for "unreadable" only when it
     read as NULL.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
         self.rows: dict[str, list[tuple]] = {table: [] for table in LAYOUT}
 
-    def add(self, batch_id: int, ordinal: int, record: Any, payload_hash: str) -> None:
+    def add(self, ordinal: int, record: Any, payload_hash: str) -> None:
+        batch_id = self.batch_id
         get = record.get if type(record) is dict else _absent
         parsed = [convert(get(field)) for field, convert in _DOSSIER_CONVERTERS]
         unreadable_fields = [field for i, field in _DOSSIER_CHECKED
@@ -286,12 +331,13 @@ class DossierRows:
                            else (batch_id, ordinal, position, *typed))
 
     def copy_into(self, conn: psycopg.Connection) -> int:
-        """Binary COPY of the rows into staging; returns the number of dossier rows."""
+        """Binary COPY of the rows into the batch's staging tables (``open_batch`` made them, in
+        this transaction or an earlier one); returns the number of dossier rows."""
         written = len(self.rows["dossier"])
         for table, rows in self.rows.items():
             if rows:
                 columns, types = LAYOUT[table]
-                warehouse.copy_rows(conn, f"staging.{table}", columns, rows, types=types)
+                warehouse.copy_rows(conn, batch_table(table, self.batch_id), columns, rows, types=types)
         self.rows = {table: [] for table in LAYOUT}
         return written
 
@@ -302,17 +348,20 @@ def _absent(_field: str) -> None:
 
 def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -> int:
     """Type a landed batch of dossiers again from raw, unless its staging rows are there already
-    (the extraction typed them); returns the number of dossier rows staged now."""
+    (the extraction typed them); returns the number of dossier rows staged now. Leaves the
+    batch's partitions attached, in the caller's transaction."""
     if conn.execute("SELECT EXISTS (SELECT 1 FROM staging.dossier WHERE batch_id = %s)", (batch_id,)).fetchone()[0]:
         return 0
     staged = 0
+    open_batch(conn, batch_id)
     with conn.cursor(name=f"raw_batch_{batch_id}") as cursor, collector_paused():
         cursor.execute(
             """SELECT ordinal, payload::text, coalesce(payload_hash, md5(payload::text))
                FROM raw.record WHERE batch_id = %s ORDER BY ordinal""", (batch_id,))
         while records := cursor.fetchmany(chunk):
-            rows = DossierRows()
+            rows = DossierRows(batch_id)
             for ordinal, payload, payload_hash in records:
-                rows.add(batch_id, ordinal, orjson.loads(payload), payload_hash)
+                rows.add(ordinal, orjson.loads(payload), payload_hash)
             staged += rows.copy_into(conn)
+    attach_batch(conn, batch_id)
     return staged

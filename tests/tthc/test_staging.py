@@ -94,8 +94,8 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
 
     with warehouse.connect(dsn=dsn) as conn:
         assert staging.stage_from_raw(conn, batch_id) == 0  # already staged by the extraction: left alone
-        for table in STAGING_TABLES:
-            conn.execute(f"DELETE FROM staging.{table} WHERE batch_id = %s", (batch_id,))
+        staging.drop_batch(conn, batch_id)
+        assert staged_rows(dsn, batch_id) == {table: [] for table in STAGING_TABLES}
         # The replay types with the cycle collector paused, as the extraction does (tthc.cycles).
         collector_on_per_record: list[bool] = []
         add = staging.DossierRows.add
