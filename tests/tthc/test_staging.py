@@ -4,8 +4,10 @@ replay typed them again from raw."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import secrets
+import threading
 
 import orjson
 import psycopg
@@ -88,6 +90,8 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
 
     by_extraction = staged_rows(dsn, batch_id)
     assert len(by_extraction["dossier"]) > 1000 and all(by_extraction[t] for t in STAGING_TABLES)
+    # ... in partitions of the batch's own, attached by the extraction
+    assert batch_partitions(dsn, batch_id) == {table: True for table in STAGING_TABLES}
     # the defects that make a value unreadable are named, and only where present
     unreadable = {field for row in by_extraction["dossier"] for field in row[-2]}
     assert "NgayNopHoSo" in unreadable
@@ -95,6 +99,7 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
     with warehouse.connect(dsn=dsn) as conn:
         assert staging.stage_from_raw(conn, batch_id) == 0  # already staged by the extraction: left alone
         staging.drop_batch(conn, batch_id)
+        assert batch_partitions(dsn, batch_id) == {}
         assert staged_rows(dsn, batch_id) == {table: [] for table in STAGING_TABLES}
         # The replay types with the cycle collector paused, as the extraction does (tthc.cycles).
         collector_on_per_record: list[bool] = []
@@ -107,5 +112,91 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
         monkeypatch.setattr(staging.DossierRows, "add", watched_add)
         assert staging.stage_from_raw(conn, batch_id, chunk=500) == len(by_extraction["dossier"])
     assert staged_rows(dsn, batch_id) == by_extraction
+    assert batch_partitions(dsn, batch_id) == {table: True for table in STAGING_TABLES}
     assert collector_on_per_record and not any(collector_on_per_record)
     assert gc.isenabled()
+
+
+def batch_partitions(dsn: str, batch_id: int) -> dict[str, bool]:
+    """The batch's staging tables that exist -> whether each is attached to its parent."""
+    with psycopg.connect(dsn) as conn:
+        return {table: attached for table, attached in conn.execute(
+            """SELECT parent, EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(name))
+               FROM unnest(%s::text[]) AS parent, format('staging.%%I', parent || '_b' || %s) AS name
+               WHERE to_regclass(name) IS NOT NULL""", (list(STAGING_TABLES), batch_id)).fetchall()}
+
+
+def test_a_batch_being_written_blocks_no_other_and_dropping_one_waits_for_its_readers(dsn):
+    """The locks of the partition life cycle: a writer attaching its batch is not held up by a
+    load reading another batch, and dropping a batch waits for the readers of staging instead of
+    failing them. Real connections, the waits observed in pg_locks/pg_stat_activity."""
+    with warehouse.connect(dsn=dsn) as conn:
+        for batch_id in (900_001, 900_002):
+            staging.open_batch(conn, batch_id)
+            conn.execute("INSERT INTO staging.dossier_b900001 (batch_id, ordinal, unreadable_fields, payload_hash) "
+                         "VALUES (900001, 1, '{}', 'x')") if batch_id == 900_001 else None
+            staging.attach_batch(conn, batch_id)
+    with psycopg.connect(dsn) as reader, psycopg.connect(dsn, autocommit=True) as writer:
+        # a load reading batch 900001 (its transaction keeps the lock on the parent)
+        assert reader.execute("SELECT count(*) FROM staging.dossier WHERE batch_id = 900001").fetchone() == (1,)
+        writer.execute("SET lock_timeout = '2s'")  # a writer blocked by the reader would fail here
+        with writer.transaction():
+            staging.open_batch(writer, 900_003)
+            writer.execute("INSERT INTO staging.dossier_b900003 (batch_id, ordinal, unreadable_fields, payload_hash) "
+                           "VALUES (900003, 1, '{}', 'y')")
+            staging.attach_batch(writer, 900_003)
+        assert batch_partitions(dsn, 900_003) == {table: True for table in STAGING_TABLES}
+
+        with warehouse.connect(dsn=dsn) as dropper:
+            dropping = threading.Thread(target=staging.drop_batch, args=(dropper, 900_002))
+            dropping.start()
+            try:  # observed while the drop runs; asserted once the reader has let it finish
+                dropping.join(timeout=2)
+                waited_for_the_reader = dropping.is_alive()
+                reader_went_on = reader.execute(
+                    "SELECT count(*) FROM staging.dossier WHERE batch_id > 900000").fetchone() == (2,)
+                with psycopg.connect(dsn) as another_load:  # new readers are not queued behind the drop
+                    another_load.execute("SET lock_timeout = '2s'")
+                    another_load_read = another_load.execute(
+                        "SELECT count(*) FROM staging.dossier WHERE batch_id = 900003").fetchone() == (1,)
+            finally:
+                reader.commit()
+                dropping.join(timeout=30)
+            assert not dropping.is_alive()
+    assert waited_for_the_reader and reader_went_on and another_load_read
+    assert batch_partitions(dsn, 900_002) == {}
+    assert batch_partitions(dsn, 900_001) == {table: True for table in STAGING_TABLES}
+
+
+def test_dropping_a_batch_finishes_a_detach_that_was_interrupted(dsn):
+    """A load killed while its detach waited leaves the partition 'detach pending', which a
+    second DETACH ... CONCURRENTLY refuses: drop_batch finalizes it instead."""
+    batch_id = 900_100
+    with warehouse.connect(dsn=dsn) as conn:
+        staging.open_batch(conn, batch_id)
+        staging.attach_batch(conn, batch_id)
+    with psycopg.connect(dsn) as reader, psycopg.connect(dsn, autocommit=True) as detacher:
+        reader.execute("SELECT count(*) FROM staging.dossier")  # holds the parent: the detach waits
+        pid = detacher.info.backend_pid
+        with psycopg.connect(dsn, autocommit=True) as killer:
+            def detach():
+                with contextlib.suppress(psycopg.errors.QueryCanceled):
+                    detacher.execute("ALTER TABLE staging.dossier DETACH PARTITION staging.dossier_b900100 CONCURRENTLY")
+
+            thread = threading.Thread(target=detach)
+            thread.start()
+            for _ in range(100):  # until the detach waits for the reader
+                waiting = killer.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+                if waiting and waiting[0] == "Lock":
+                    break
+                thread.join(timeout=0.05)
+            killer.execute("SELECT pg_cancel_backend(%s)", (pid,))
+            thread.join(timeout=10)
+        reader.commit()
+        pending = reader.execute("SELECT inhdetachpending FROM pg_inherits "
+                                 "WHERE inhrelid = 'staging.dossier_b900100'::regclass").fetchone()
+        reader.commit()
+    assert pending == (True,)
+    with warehouse.connect(dsn=dsn) as conn:
+        staging.drop_batch(conn, batch_id)
+    assert batch_partitions(dsn, batch_id) == {}
