@@ -18,8 +18,9 @@ DOC = """
    `tthc_source` that caps concurrent calls to the source): `/api/v1/hoso` for
    `[start − lookback, end)` (lookback from the `tthc_source` connection's extra, default 15 min),
    streamed page by page, personal data pseudonymized first, into `raw.record` (JSONB, kept for
-   replays) and, typed, into `staging.dossier*` (`plugins/tthc/staging.py`); one `raw.batch` per
-   window, committed on its own.
+   replays) and, typed, into the batch's own partitions of `staging.dossier*`
+   (`staging.dossier_b<batch_id>` etc., `plugins/tthc/staging.py`); one `raw.batch` per window,
+   committed on its own.
 2. **load** (one per batch): a month's load starts as soon as its extraction has landed, while
    later months are still being extracted (each month's extract and load are one instance of a
    mapped task group; loads of different months overlap too). The record rules of
@@ -27,10 +28,11 @@ DOC = """
    one transaction merges the rest into `core.fact_dossier` and its child tables and writes
    `quality.run_audit` (`extracted = loaded + quarantined`, enforced). A batch whose staging rows
    are gone (already published, or landed before this version) is typed again from `raw`.
-   Once published, the batch's staging rows are deleted and the load VACUUMs staging itself
-   (the warehouse server may run without autovacuum), so staging stays the size of the batches
-   in flight. For the same reason each load ANALYZEs the `core` tables that loads have changed by
-   more than 10 % since their last ANALYZE (autovacuum's rule; the task log names them).
+   Once published (or rejected), the batch's staging partitions are detached and dropped, so
+   staging holds only the batches in flight (a `staging.dossier_b<id>` of a finished batch is left
+   only by a killed load; the load's retry drops it). Each load ANALYZEs the `core`
+   tables that loads have changed by more than 10 % since their last ANALYZE (autovacuum's rule,
+   as the warehouse server may run without autovacuum; the task log names them).
 3. The load emits the asset `tthc_core_dossiers` with the windows it changed; the indicators DAG
    refreshes on it.
 

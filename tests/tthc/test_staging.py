@@ -200,3 +200,21 @@ def test_dropping_a_batch_finishes_a_detach_that_was_interrupted(dsn):
     with warehouse.connect(dsn=dsn) as conn:
         staging.drop_batch(conn, batch_id)
     assert batch_partitions(dsn, batch_id) == {}
+
+
+def test_a_batch_being_extracted_does_not_hold_up_the_drop_of_another(dsn):
+    """An extraction's transaction lasts its whole window: until it attaches its partitions, it
+    must hold no lock on the parents, or every load's detach would wait for it."""
+    with warehouse.connect(dsn=dsn) as conn:
+        staging.open_batch(conn, 900_201)
+        staging.attach_batch(conn, 900_201)
+    with psycopg.connect(dsn) as extraction, warehouse.connect(dsn=dsn) as load:
+        staging.open_batch(extraction, 900_202)
+        extraction.execute("INSERT INTO staging.dossier_b900202 (batch_id, ordinal, unreadable_fields, payload_hash) "
+                           "VALUES (900202, 1, '{}', 'z')")
+        load.execute("SET statement_timeout = '5s'")  # the detach would otherwise wait for the extraction
+        staging.drop_batch(load, 900_201)
+        staging.attach_batch(extraction, 900_202)
+        extraction.commit()
+    assert batch_partitions(dsn, 900_201) == {}
+    assert batch_partitions(dsn, 900_202) == {table: True for table in STAGING_TABLES}
