@@ -30,7 +30,7 @@ DOC = """
    are gone (already published, or landed before this version) is typed again from `raw`.
    Once published (or rejected), the batch's staging partitions are detached and dropped, so
    staging holds only the batches in flight (a `staging.dossier_b<id>` of a finished batch is left
-   only by a killed load; the load's retry drops it). Each load ANALYZEs the `core`
+   only by a load killed after publishing; its retry, or the next dossier load, drops it). Each load ANALYZEs the `core`
    tables that loads have changed by more than 10 % since their last ANALYZE (autovacuum's rule,
    as the warehouse server may run without autovacuum; the task log names them).
 3. The load emits the asset `tthc_core_dossiers` with the windows it changed; the indicators DAG

@@ -99,6 +99,9 @@ class _Clock:
         self._last = now
 
 
+# The session lock a load holds on its batch (a second load of the same batch waits for it).
+_BATCH_LOCK = "hashtext('tthc.load.batch'), %s::integer"
+
 # Seconds per rule query of the last loads in this process (the benchmark reads it; the log has it).
 RULE_TIMINGS: dict[str, float] = {}
 
@@ -119,7 +122,7 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
         suites = [s for s in (find_suite(f"{entity.name}.raw"), load_suite(f"{entity.name}.staging")) if s]
         config = batch_rules.thresholds()
 
-        conn.execute("SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
+        conn.execute(f"SELECT pg_advisory_lock({_BATCH_LOCK})", (batch_id,))
         try:
             if entity.name == "dossier":  # typed by the extraction, or now from raw (tthc.staging)
                 staging.stage_from_raw(conn, batch_id)
@@ -191,8 +194,10 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             conn.commit()
             if entity.name == "dossier":
                 staging.drop_batch(conn, batch_id)  # under the batch's lock: a second load waits for it
-            conn.execute("SELECT pg_advisory_unlock(hashtext('tthc.load.batch'), %s::integer)", (batch_id,))
+            conn.execute(f"SELECT pg_advisory_unlock({_BATCH_LOCK})", (batch_id,))
             conn.commit()
+            if entity.name == "dossier":
+                drop_finished_staging(conn)
             _reclaim_staging(conn, shared)
             clock.lap("reclaim_staging")
 
@@ -210,6 +215,33 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
     audit = LoadAudit(**{**audit.as_dict(), "timings": clock.timings})
     log.info("loaded batch %d (%s, was %s): %s", batch_id, entity.name, status, audit)
     return audit
+
+
+def drop_finished_staging(conn: psycopg.Connection) -> list[int]:
+    """Drop the staging partitions of dossier batches whose load is over ('loaded' or 'rejected')
+    and that no load holds: those a load killed after publishing left behind and no retry
+    dropped. Returns their batch ids."""
+    finished = [row[0] for row in conn.execute(
+        """SELECT DISTINCT batch.batch_id
+           FROM pg_class AS rel
+           JOIN pg_namespace AS ns ON ns.oid = rel.relnamespace AND ns.nspname = 'staging'
+           JOIN raw.batch AS batch ON batch.batch_id = substring(rel.relname FROM '_b([0-9]+)$')::bigint
+           WHERE rel.relkind = 'r' AND rel.relname ~ '^dossier[a-z_]*_b[0-9]+$'
+             AND batch.status IN ('loaded', 'rejected')
+           ORDER BY 1""")]
+    conn.commit()
+    dropped = []
+    for batch_id in finished:
+        if conn.execute(f"SELECT pg_try_advisory_lock({_BATCH_LOCK})", (batch_id,)).fetchone()[0]:
+            try:
+                staging.drop_batch(conn, batch_id)
+                dropped.append(batch_id)
+            finally:
+                conn.execute(f"SELECT pg_advisory_unlock({_BATCH_LOCK})", (batch_id,))
+                conn.commit()
+    if dropped:
+        log.warning("dropped the staging partitions left by earlier loads of batches %s", dropped)
+    return dropped
 
 
 def _staged_in(entity: str, batch_id: int) -> tuple[str, ...]:

@@ -218,3 +218,32 @@ def test_a_batch_being_extracted_does_not_hold_up_the_drop_of_another(dsn):
         extraction.commit()
     assert batch_partitions(dsn, 900_201) == {}
     assert batch_partitions(dsn, 900_202) == {table: True for table in STAGING_TABLES}
+
+
+def test_partitions_left_by_finished_loads_are_swept_and_no_other(dsn):
+    """A load killed after publishing, and never retried, leaves its batch's partitions: the next
+    dossier load drops them, but not those of a batch still to be loaded or being loaded again."""
+    from tthc.load import drop_finished_staging
+
+    with warehouse.connect(dsn=dsn) as conn:
+        batches = {}
+        for status in ("loaded", "rejected", "landed", "loaded"):
+            batches.setdefault(status, []).append(conn.execute(
+                """INSERT INTO raw.batch (entity, endpoint, record_count, checksum, status)
+                   VALUES ('dossier', '/api/v1/hoso', 0, '', %s) RETURNING batch_id""", (status,)).fetchone()[0])
+        for batch_id in [b for ids in batches.values() for b in ids]:
+            staging.open_batch(conn, batch_id)
+            staging.attach_batch(conn, batch_id)
+        conn.commit()
+        orphan_child = batches["rejected"][0]  # a drop killed half way: only a child table is left
+        conn.execute(f"DROP TABLE staging.dossier_b{orphan_child}, staging.dossier_fee_b{orphan_child}")
+        conn.commit()
+    finished, reloading = batches["loaded"]
+    with psycopg.connect(dsn) as another_load:  # holds the batch it is loading again
+        another_load.execute("SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (reloading,))
+        with warehouse.connect(dsn=dsn) as conn:
+            assert drop_finished_staging(conn) == [finished, orphan_child]
+    for batch_id in (finished, orphan_child):
+        assert batch_partitions(dsn, batch_id) == {}
+    for batch_id in (*batches["landed"], reloading):
+        assert batch_partitions(dsn, batch_id) == {table: True for table in STAGING_TABLES}
