@@ -232,13 +232,16 @@ def drop_finished_staging(conn: psycopg.Connection) -> list[int]:
     conn.commit()
     dropped = []
     for batch_id in finished:
-        if conn.execute(f"SELECT pg_try_advisory_lock({_BATCH_LOCK})", (batch_id,)).fetchone()[0]:
-            try:
-                staging.drop_batch(conn, batch_id)
-                dropped.append(batch_id)
-            finally:
-                conn.execute(f"SELECT pg_advisory_unlock({_BATCH_LOCK})", (batch_id,))
-                conn.commit()
+        locked = conn.execute(f"SELECT pg_try_advisory_lock({_BATCH_LOCK})", (batch_id,)).fetchone()[0]
+        conn.commit()  # a session lock: it outlives the transaction, which must not stay open
+        if not locked:  # being loaded again, or its own load is dropping it right now
+            continue
+        try:
+            staging.drop_batch(conn, batch_id)
+            dropped.append(batch_id)
+        finally:
+            conn.execute(f"SELECT pg_advisory_unlock({_BATCH_LOCK})", (batch_id,))
+            conn.commit()
     if dropped:
         log.warning("dropped the staging partitions left by earlier loads of batches %s", dropped)
     return dropped

@@ -243,6 +243,8 @@ def test_partitions_left_by_finished_loads_are_swept_and_no_other(dsn):
         another_load.execute("SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (reloading,))
         with warehouse.connect(dsn=dsn) as conn:
             assert drop_finished_staging(conn) == [finished, orphan_child]
+            # the load goes on (a VACUUM, in autocommit): no transaction left open by a skipped batch
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     for batch_id in (finished, orphan_child):
         assert batch_partitions(dsn, batch_id) == {}
     for batch_id in (*batches["landed"], reloading):
