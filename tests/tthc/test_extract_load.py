@@ -364,30 +364,3 @@ def test_the_extraction_reads_its_pages_with_the_cycle_collector_paused(province
     assert batch.record_count > 0
     assert client.collector_on_per_page and not any(client.collector_on_per_page)
     assert gc.isenabled()
-
-
-def test_the_core_check_catches_a_child_list_position_written_twice(province, make_database, pseudonym_key):
-    """The child lists have hash indexes, not primary keys (083_core_child_hash_keys.sql): the
-    uniqueness of (ma_ho_so, position) is the dossier.core suite's to check after every batch."""
-    from tthc.quality.gx_runner import validate_table
-    from tthc.quality.suites import find_suite
-
-    dsn = make_database("child_keys")
-    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
-            pipeline_env(server, dsn):
-        load_reference()
-        batch_id = extract_and_load(Window(parse_moment("2024-01-01"), parse_moment("2024-02-01")))[0]
-    suite = find_suite("dossier.core")
-    assert validate_table(suite, dsn, batch_id).success
-    with psycopg.connect(dsn) as conn:
-        code = conn.execute("""SELECT step.ma_ho_so FROM core.dossier_step AS step
-                               JOIN core.fact_dossier AS fact USING (ma_ho_so)
-                               WHERE fact.batch_id = %s LIMIT 1""", (batch_id,)).fetchone()[0]
-        conn.execute("""INSERT INTO core.dossier_step SELECT * FROM core.dossier_step
-                        WHERE ma_ho_so = %s AND position = 1""", (code,))
-        assert {row[0] for row in conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'core' AND tablename = 'dossier_step'")} == {
-            "CREATE INDEX dossier_step_dossier_idx ON core.dossier_step USING hash (ma_ho_so)"}
-    validation = validate_table(suite, dsn, batch_id)
-    assert not validation.success
-    assert validation.failing_rules() == {"core_child_position_unique": 1}
