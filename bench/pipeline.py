@@ -233,7 +233,7 @@ CORE_CHILD_TABLES = ("dossier_document", "dossier_fee", "dossier_result", "dossi
 
 def _forget_merge(conn: psycopg.Connection, batch_id: int) -> None:
     """Take a loaded batch out of core, so that loading it again does the full work (in the
-    caller's transaction; staging is the caller's: ``staging.drop_batch`` commits)."""
+    caller's transaction; the batch's staging partitions are the caller's to open and fill)."""
     for table in CORE_CHILD_TABLES:
         conn.execute(f"DELETE FROM core.{table} WHERE ma_ho_so IN "
                      "(SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s)", (batch_id,))

@@ -63,14 +63,15 @@ def extract_to_raw(
         else client.iter_pages(entity.endpoint)
     )
     count = 0
-    if entity.name == "dossier":
+    in_partitions = entity.staged_in_batch_partitions
+    if in_partitions:
         staging.open_batch(conn, batch_id)
     with collector_paused():  # pages are decoded, masked and typed here: see tthc.cycles
         for page in pages:
             if not first_total:
                 first_total.append(page.total_elements)
             landed = []
-            staged = staging.DossierRows(batch_id) if entity.name == "dossier" else None
+            staged = staging.DossierRows(batch_id) if in_partitions else None
             for record in page.records:
                 masked = pseudonymizer.mask(entity.name, record)
                 payload = landed_json(masked)
@@ -92,7 +93,7 @@ def extract_to_raw(
         "UPDATE raw.batch SET record_count = %s, reported_total = %s, checksum = %s WHERE batch_id = %s",
         (count, reported_total, checksum, batch_id),
     )
-    if entity.name == "dossier":
+    if in_partitions:
         staging.attach_batch(conn, batch_id)  # last: its lock on staging is held until the commit
     log.info("extracted %s %s..%s: %d records into raw batch %d", entity.name, window_start, window_end,
              count, batch_id)

@@ -124,7 +124,7 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
 
         conn.execute(f"SELECT pg_advisory_lock({_BATCH_LOCK})", (batch_id,))
         try:
-            if entity.name == "dossier":  # typed by the extraction, or now from raw (tthc.staging)
+            if entity.staged_in_batch_partitions:  # typed by the extraction, or now from raw
                 staging.stage_from_raw(conn, batch_id)
             else:
                 warehouse.run_sql(conn, f"staging/{entity.name}.sql", {"batch_id": batch_id})
@@ -133,7 +133,8 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             # need row counts and the batches' shares, not fine histograms: a sample of 3,000 rows
             # a table instead of 30,000 (measured on a 66,524-dossier batch: 0.13 s instead of
             # 1.7 s, with the same plans and timings of the rule queries and the merge).
-            warehouse.analyze(conn, _staged_in(entity.name, batch_id), lock=f"tthc.analyze.{entity.name}",
+            staged_in = staging.partitions(batch_id) if entity.staged_in_batch_partitions else entity.staging_tables
+            warehouse.analyze(conn, staged_in, lock=f"tthc.analyze.{entity.name}",
                               statistics_target=10)
             clock.lap("stage")
             warehouse.analyze_stale(conn)  # the rules and the merge join core's dimensions and facts
@@ -185,18 +186,19 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             clock.lap("merge")
         finally:
             conn.rollback()
-            # Staging is transient: once the batch is published (or rejected) its rows go. A
-            # dossier batch's rows are its own partitions, dropped whole; the rest are deleted.
-            shared = ("staging.rule_hit",) if entity.name == "dossier" else (*entity.staging_tables, "staging.rule_hit")
+            # Staging is transient: once the batch is published (or rejected) its rows go. A batch
+            # with partitions of its own has them dropped whole; the rest are deleted.
+            shared = ("staging.rule_hit",) if entity.staged_in_batch_partitions else (*entity.staging_tables,
+                                                                                      "staging.rule_hit")
             for table in shared:
                 conn.execute(psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
                     psycopg.sql.Identifier(*table.split("."))), (batch_id,))
             conn.commit()
-            if entity.name == "dossier":
+            if entity.staged_in_batch_partitions:
                 staging.drop_batch(conn, batch_id)  # under the batch's lock: a second load waits for it
             conn.execute(f"SELECT pg_advisory_unlock({_BATCH_LOCK})", (batch_id,))
             conn.commit()
-            if entity.name == "dossier":
+            if entity.staged_in_batch_partitions:
                 drop_finished_staging(conn)
             _reclaim_staging(conn, shared)
             clock.lap("reclaim_staging")
@@ -222,12 +224,10 @@ def drop_finished_staging(conn: psycopg.Connection) -> list[int]:
     and that no load holds: those a load killed after publishing left behind and no retry
     dropped. Returns their batch ids."""
     finished = [row[0] for row in conn.execute(
-        """SELECT DISTINCT batch.batch_id
-           FROM pg_class AS rel
-           JOIN pg_namespace AS ns ON ns.oid = rel.relnamespace AND ns.nspname = 'staging'
-           JOIN raw.batch AS batch ON batch.batch_id = substring(rel.relname FROM '_b([0-9]+)$')::bigint
-           WHERE rel.relkind = 'r' AND rel.relname ~ '^dossier[a-z_]*_b[0-9]+$'
-             AND batch.status IN ('loaded', 'rejected')
+        """SELECT batch.batch_id
+           FROM staging.dossier_batches_staged() AS staged (batch_id)
+           JOIN raw.batch AS batch USING (batch_id)
+           WHERE batch.status IN ('loaded', 'rejected')
            ORDER BY 1""")]
     conn.commit()
     dropped = []
@@ -245,13 +245,6 @@ def drop_finished_staging(conn: psycopg.Connection) -> list[int]:
     if dropped:
         log.warning("dropped the staging partitions left by earlier loads of batches %s", dropped)
     return dropped
-
-
-def _staged_in(entity: str, batch_id: int) -> tuple[str, ...]:
-    """The staging tables that hold the batch's rows: a dossier batch's own partitions."""
-    if entity == "dossier":
-        return tuple(staging.batch_table(table, batch_id) for table in staging.LAYOUT)
-    return ENTITIES[entity].staging_tables
 
 
 def _reclaim_staging(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:

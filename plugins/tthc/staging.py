@@ -264,8 +264,14 @@ _CHILD_CONVERTERS = tuple(
 
 
 def batch_table(table: str, batch_id: int) -> str:
-    """The partition of staging ``table`` that holds ``batch_id``'s rows."""
+    """The partition of staging ``table`` that holds ``batch_id``'s rows (as SQL's
+    ``staging.dossier_partition`` names it)."""
     return f"staging.{table}_b{int(batch_id)}"
+
+
+def partitions(batch_id: int) -> tuple[str, ...]:
+    """The batch's partitions, one per staging table of dossiers."""
+    return tuple(batch_table(table, batch_id) for table in LAYOUT)
 
 
 def open_batch(conn: psycopg.Connection, batch_id: int) -> None:
@@ -280,9 +286,11 @@ def drop_batch(conn: psycopg.Connection, batch_id: int) -> None:
     """Drop the batch's partitions. Detached CONCURRENTLY first: a plain DROP or DETACH would lock
     the parents against every other batch's readers and writers. That waits for the transactions
     then reading the parents (another load's rule queries or merge: seconds), and cannot run in a
-    transaction, so this commits what the connection holds and works in autocommit.
-    A detach that a killed load left half done is finalized."""
-    conn.commit()
+    transaction, so this works in autocommit, on a connection with no transaction open (it does
+    not commit the caller's work for it). A detach that a killed load left half done is finalized."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError(f"dropping the staging partitions of batch {batch_id} needs a connection with no "
+                           "transaction open: commit or roll back first")
     conn.autocommit = True
     try:
         for table in LAYOUT:

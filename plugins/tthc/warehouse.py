@@ -68,6 +68,7 @@ def connect(conn_id: str = WAREHOUSE_CONN_ID, *, dsn: str | None = None):
         # Timestamps in the warehouse are timestamptz; sessions speak local time so that casts to
         # date and period boundaries follow Vietnamese days.
         conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")
+        conn.commit()  # the setting stays for the session; the caller starts with no transaction open
         yield conn
 
 

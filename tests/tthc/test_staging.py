@@ -74,6 +74,22 @@ def province():
 STAGING_TABLES = tuple(staging.LAYOUT)
 
 
+def test_python_and_sql_agree_on_the_staging_tables_and_their_partitions(dsn):
+    """The tables, their columns and types, and a batch's partition names are written twice, in
+    020_staging.sql (which creates and attaches the partitions) and in tthc.staging (which COPYs
+    into them and drops them): the two must say the same."""
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT staging.dossier_tables()").fetchone()[0] == list(STAGING_TABLES)
+        for table, (columns, types) in staging.LAYOUT.items():
+            assert conn.execute(
+                """SELECT array_agg(attname::text ORDER BY attnum), array_agg(format_type(atttypid, NULL) ORDER BY attnum)
+                   FROM pg_attribute WHERE attrelid = format('staging.%%I', %s::text)::regclass
+                    AND attnum > 0 AND NOT attisdropped""", (table,)).fetchone() == (
+                list(columns), [{"timestamptz": "timestamp with time zone"}.get(t, t) for t in types]), table
+            assert staging.batch_table(table, 73) == conn.execute(
+                "SELECT 'staging.' || staging.dossier_partition(%s, 73)", (table,)).fetchone()[0]
+
+
 def staged_rows(dsn: str, batch_id: int) -> dict[str, list[tuple]]:
     with psycopg.connect(dsn) as conn:
         return {table: conn.execute(f"SELECT * FROM staging.{table} WHERE batch_id = %s ORDER BY ordinal, 3",
@@ -98,6 +114,9 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
 
     with warehouse.connect(dsn=dsn) as conn:
         assert staging.stage_from_raw(conn, batch_id) == 0  # already staged by the extraction: left alone
+        with pytest.raises(RuntimeError, match="no transaction open"):  # it would commit the caller's work
+            staging.drop_batch(conn, batch_id)
+        conn.commit()
         staging.drop_batch(conn, batch_id)
         assert batch_partitions(dsn, batch_id) == {}
         assert staged_rows(dsn, batch_id) == {table: [] for table in STAGING_TABLES}
@@ -122,7 +141,7 @@ def batch_partitions(dsn: str, batch_id: int) -> dict[str, bool]:
     with psycopg.connect(dsn) as conn:
         return {table: attached for table, attached in conn.execute(
             """SELECT parent, EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(name))
-               FROM unnest(%s::text[]) AS parent, format('staging.%%I', parent || '_b' || %s) AS name
+               FROM unnest(%s::text[]) AS parent, format('staging.%%I', staging.dossier_partition(parent, %s)) AS name
                WHERE to_regclass(name) IS NOT NULL""", (list(STAGING_TABLES), batch_id)).fetchall()}
 
 
@@ -213,6 +232,7 @@ def test_a_batch_being_extracted_does_not_hold_up_the_drop_of_another(dsn):
         extraction.execute("INSERT INTO staging.dossier_b900202 (batch_id, ordinal, unreadable_fields, payload_hash) "
                            "VALUES (900202, 1, '{}', 'z')")
         load.execute("SET statement_timeout = '5s'")  # the detach would otherwise wait for the extraction
+        load.commit()
         staging.drop_batch(load, 900_201)
         staging.attach_batch(extraction, 900_202)
         extraction.commit()

@@ -99,10 +99,27 @@ CREATE INDEX IF NOT EXISTS dossier_result_batch_idx ON staging.dossier_result (b
 CREATE INDEX IF NOT EXISTS dossier_supplement_batch_idx ON staging.dossier_supplement (batch_id, ordinal);
 CREATE INDEX IF NOT EXISTS dossier_step_batch_idx ON staging.dossier_step (batch_id, ordinal);
 
--- The staging tables of dossiers, parents first; a batch's partition of <table> is <table>_b<batch>.
+-- The staging tables of dossiers, parents first, and the name of a batch's partition of one: the
+-- one naming in SQL (tthc.staging.batch_table is the one in Python; tests/tthc/test_staging.py
+-- holds the two, and this list and tthc.staging.LAYOUT, to the same answers).
 CREATE OR REPLACE FUNCTION staging.dossier_tables() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['dossier', 'dossier_document', 'dossier_fee', 'dossier_result', 'dossier_supplement',
                  'dossier_step']
+$$;
+
+CREATE OR REPLACE FUNCTION staging.dossier_partition(parent text, batch bigint) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT parent || '_b' || batch
+$$;
+
+-- The batches that have a staging partition left, attached or not (a drop killed half way leaves
+-- some of a batch's tables).
+CREATE OR REPLACE FUNCTION staging.dossier_batches_staged() RETURNS SETOF bigint LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT substring(rel.relname FROM '_b([0-9]+)$')::bigint
+    FROM pg_class AS rel
+    JOIN pg_namespace AS ns ON ns.oid = rel.relnamespace AND ns.nspname = 'staging'
+    CROSS JOIN unnest(staging.dossier_tables()) AS parent
+    WHERE rel.relkind = 'r' AND rel.relname ~ ('^' || parent || '_b[0-9]+$')
 $$;
 
 -- A batch's tables, empty and not yet attached: only the caller's transaction sees or locks them.
@@ -121,7 +138,7 @@ BEGIN
         FROM pg_attribute
         WHERE attrelid = format('staging.%I', parent)::regclass AND attnum > 0 AND NOT attisdropped;
         EXECUTE format('CREATE UNLOGGED TABLE IF NOT EXISTS staging.%I (%s, CHECK (batch_id = %s))',
-                       parent || '_b' || batch, columns, batch);
+                       staging.dossier_partition(parent, batch), columns, batch);
     END LOOP;
 END
 $$;
@@ -134,9 +151,9 @@ DECLARE
 BEGIN
     FOREACH parent IN ARRAY staging.dossier_tables() LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_inherits
-                       WHERE inhrelid = format('staging.%I', parent || '_b' || batch)::regclass) THEN
+                       WHERE inhrelid = format('staging.%I', staging.dossier_partition(parent, batch))::regclass) THEN
             EXECUTE format('ALTER TABLE staging.%I ATTACH PARTITION staging.%I FOR VALUES IN (%s)',
-                           parent, parent || '_b' || batch, batch);
+                           parent, staging.dossier_partition(parent, batch), batch);
         END IF;
     END LOOP;
 END
