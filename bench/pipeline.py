@@ -210,9 +210,15 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
         "volume": volume, "dossiers": dossiers, "batches": len(load["result"]),
         "wall_s": round(seconds, 1), "dossiers_per_s": round(dossiers / seconds),
         "extract_s": round(extract["seconds"], 1), "load_s": round(load["seconds"], 1),
-        # What the two cores were busy with, in CPU seconds.
+        # What the two cores were busy with, in CPU seconds, and per dossier: the two cores are
+        # saturated, so the end-to-end rate is the machine's CPU divided by the sum of these.
         "cpu_s": {"extract_task": round(extract["cpu_s"], 1), "load_task": round(load["cpu_s"], 1),
                   "postgres": round(server_cpu, 1), "simulator": round(simulator_cpu, 1)},
+        "cpu_us_per_dossier": {"extract_task": round(extract["cpu_s"] / dossiers * 1e6),
+                               "load_task": round(load["cpu_s"] / dossiers * 1e6),
+                               "postgres": round(server_cpu / dossiers * 1e6),
+                               "bare_land_task": round(bare["cpu_s"] / bare_dossiers * 1e6),
+                               "bare_land_postgres": round(bare_server_cpu / bare_dossiers * 1e6)},
         "extract_max_rss_mb": round(extract["max_rss_mb"]), "load_max_rss_mb": round(load["max_rss_mb"]),
         # The same dossiers fetched and landed as sent (land_bare), right after, on the same
         # simulator: the pipeline's rate as a share of that floor does not move with the machine's
