@@ -113,13 +113,14 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The batches that have a staging partition left, attached or not (a drop killed half way leaves
--- some of a batch's tables).
+-- some of a batch's tables): the tables whose name is the partition name of their trailing number.
 CREATE OR REPLACE FUNCTION staging.dossier_batches_staged() RETURNS SETOF bigint LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT substring(rel.relname FROM '_b([0-9]+)$')::bigint
+    SELECT DISTINCT candidate.batch
     FROM pg_class AS rel
     JOIN pg_namespace AS ns ON ns.oid = rel.relnamespace AND ns.nspname = 'staging'
+    CROSS JOIN LATERAL (SELECT substring(rel.relname FROM '([0-9]{1,18})$')::bigint AS batch) AS candidate
     CROSS JOIN unnest(staging.dossier_tables()) AS parent
-    WHERE rel.relkind = 'r' AND rel.relname ~ ('^' || parent || '_b[0-9]+$')
+    WHERE rel.relkind = 'r' AND rel.relname = staging.dossier_partition(parent, candidate.batch)
 $$;
 
 -- A batch's tables, empty and not yet attached: only the caller's transaction sees or locks them.
