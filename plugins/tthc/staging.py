@@ -282,28 +282,42 @@ def attach_batch(conn: psycopg.Connection, batch_id: int) -> None:
     conn.execute("SELECT staging.attach_dossier_batch(%s)", (batch_id,))
 
 
+# PostgreSQL lets only one partition of a table wait in DETACH ... CONCURRENTLY: a second detach on
+# the same parent fails ("already pending detach"). Loads drop their batches' partitions at the same
+# time (seen in the 1M benchmark), so they take turns under this session lock.
+_DETACH_LOCK = "hashtext('tthc.staging.detach')"
+
+
 def drop_batch(conn: psycopg.Connection, batch_id: int) -> None:
     """Drop the batch's partitions. Detached CONCURRENTLY first: a plain DROP or DETACH would lock
     the parents against every other batch's readers and writers. That waits for the transactions
     then reading the parents (another load's rule queries or merge: seconds), and cannot run in a
     transaction, so this works in autocommit, on a connection with no transaction open (it does
-    not commit the caller's work for it). A detach that a killed load left half done is finalized."""
+    not commit the caller's work for it). A detach that a killed drop left pending, of this batch
+    or another, is finalized first: while it is pending no other partition of that table can be
+    detached."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError(f"dropping the staging partitions of batch {batch_id} needs a connection with no "
                            "transaction open: commit or roll back first")
     conn.autocommit = True
     try:
-        for table in LAYOUT:
-            partition = batch_table(table, batch_id)
-            pending = conn.execute(
-                "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass(%s)", (partition,)
-            ).fetchone()
-            if pending is not None:
-                conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} {}").format(
-                    psycopg.sql.Identifier("staging", table), psycopg.sql.Identifier(*partition.split(".")),
-                    psycopg.sql.SQL("FINALIZE" if pending[0] else "CONCURRENTLY")))
-            conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(
-                psycopg.sql.Identifier(*partition.split("."))))
+        conn.execute(f"SELECT pg_advisory_lock({_DETACH_LOCK})")
+        try:
+            for table in LAYOUT:
+                parent = psycopg.sql.Identifier("staging", table)
+                for (pending,) in conn.execute(
+                        "SELECT inhrelid::regclass::text FROM pg_inherits "
+                        "WHERE inhparent = %s::regclass AND inhdetachpending", (f"staging.{table}",)).fetchall():
+                    conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
+                        parent, psycopg.sql.SQL(pending)))  # regclass text: already quoted as needed
+                partition = psycopg.sql.Identifier(*batch_table(table, batch_id).split("."))
+                if conn.execute("SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s)",
+                                (batch_table(table, batch_id),)).fetchone():
+                    conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} CONCURRENTLY").format(
+                        parent, partition))
+                conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
+        finally:
+            conn.execute(f"SELECT pg_advisory_unlock({_DETACH_LOCK})")
     finally:
         conn.autocommit = False
 

@@ -216,9 +216,57 @@ def test_dropping_a_batch_finishes_a_detach_that_was_interrupted(dsn):
                                  "WHERE inhrelid = 'staging.dossier_b900100'::regclass").fetchone()
         reader.commit()
     assert pending == (True,)
+    # While it is pending no other partition of the parent can be detached: another batch's drop
+    # finalizes it (the sweep of finished loads drops what is left), and goes on with its own.
+    with warehouse.connect(dsn=dsn) as conn:
+        staging.open_batch(conn, batch_id + 1)
+        staging.attach_batch(conn, batch_id + 1)
+        conn.commit()
+        staging.drop_batch(conn, batch_id + 1)
+    assert batch_partitions(dsn, batch_id + 1) == {}
+    assert batch_partitions(dsn, batch_id) == {table: table != "dossier" for table in STAGING_TABLES}
     with warehouse.connect(dsn=dsn) as conn:
         staging.drop_batch(conn, batch_id)
     assert batch_partitions(dsn, batch_id) == {}
+
+
+def test_loads_dropping_their_batches_at_once_take_turns(dsn):
+    """PostgreSQL refuses a second DETACH ... CONCURRENTLY on a parent while one waits: two loads
+    dropping their batches while a third load reads staging must both succeed, one after the other."""
+    batches = (900_150, 900_151)
+    with warehouse.connect(dsn=dsn) as conn:
+        for batch_id in batches:
+            staging.open_batch(conn, batch_id)
+            staging.attach_batch(conn, batch_id)
+    failures: list[BaseException] = []
+
+    def drop(batch_id: int) -> None:
+        try:
+            with warehouse.connect(dsn=dsn) as conn:
+                staging.drop_batch(conn, batch_id)
+        except BaseException as error:  # reported by the assertion below, not lost in the thread
+            failures.append(error)
+
+    with psycopg.connect(dsn) as reader:
+        reader.execute("SELECT count(*) FROM staging.dossier")  # the first detach waits for this reader
+        first = threading.Thread(target=drop, args=(batches[0],))
+        first.start()
+        with psycopg.connect(dsn, autocommit=True) as observer:
+            for _ in range(200):  # until the first detach has marked its partition pending and waits
+                if observer.execute("SELECT count(*) FROM pg_inherits WHERE inhdetachpending").fetchone()[0]:
+                    break
+                first.join(timeout=0.05)
+            second = threading.Thread(target=drop, args=(batches[1],))
+            second.start()
+            second.join(timeout=1)
+            second_waited = second.is_alive()
+        reader.commit()
+        first.join(timeout=30)
+        second.join(timeout=30)
+    assert failures == []
+    assert second_waited
+    assert not first.is_alive() and not second.is_alive()
+    assert batch_partitions(dsn, batches[0]) == {} and batch_partitions(dsn, batches[1]) == {}
 
 
 def test_a_batch_being_extracted_does_not_hold_up_the_drop_of_another(dsn):
