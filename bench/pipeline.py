@@ -241,8 +241,8 @@ def _forget_merge(conn: psycopg.Connection, batch_id: int) -> None:
     """Take a loaded batch out of core, so that loading it again does the full work (in the
     caller's transaction; the batch's staging partitions are the caller's to open and fill)."""
     for table in CORE_CHILD_TABLES:
-        conn.execute(f"DELETE FROM core.{table} WHERE ma_ho_so IN "
-                     "(SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s)", (batch_id,))
+        conn.execute(f"DELETE FROM core.{table} WHERE dossier_id IN "
+                     "(SELECT dossier_id FROM core.fact_dossier WHERE batch_id = %s)", (batch_id,))
     conn.execute("DELETE FROM core.fact_dossier WHERE batch_id = %s", (batch_id,))
     conn.execute("DELETE FROM quality.run_audit WHERE batch_id = %s", (batch_id,))
 
@@ -339,7 +339,7 @@ def _bare_copy_into_core(dsn: str, batch_id: int) -> tuple[float, int]:
         merged = {}
         for table in tables:
             scope = ("batch_id = %s" if table == "fact_dossier"
-                     else "ma_ho_so IN (SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s)")
+                     else "dossier_id IN (SELECT dossier_id FROM core.fact_dossier WHERE batch_id = %s)")
             cursor = conn.execute(f"SELECT * FROM core.{table} WHERE {scope}", (batch_id,))
             merged[table] = ([column.name for column in cursor.description], cursor.fetchall())
         _forget_merge(conn, batch_id)

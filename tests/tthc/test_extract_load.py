@@ -21,6 +21,7 @@ from simulator.generator import SimulationConfig, build_province
 from simulator.server import FaultConfig, run_in_thread
 from simulator.store import format_source_instant
 from tthc import PROJECT_ROOT, tasks
+from tthc.staging import CHILD_LISTS
 from tthc.windows import Window, parse_moment
 
 pytestmark = pytest.mark.integration
@@ -80,13 +81,14 @@ TABLE_DIGESTS = {
 
 
 def content_digests(dsn: str) -> dict[str, tuple]:
-    """Each core table's rows, minus the bookkeeping columns that say when/which batch wrote them."""
+    """Each core table's rows, minus the bookkeeping columns that say when/which batch wrote them and the
+    warehouse's own dossier ids (handed out in arrival order, so they differ between runs)."""
     digests = {}
     with psycopg.connect(dsn) as conn:
         for table, query in TABLE_DIGESTS.items():
             columns = [row[0] for row in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = %s "
-                "AND column_name NOT IN ('batch_id', 'merged_at', 'deleted_at') ORDER BY ordinal_position",
+                "AND column_name NOT IN ('batch_id', 'merged_at', 'deleted_at', 'dossier_id') ORDER BY ordinal_position",
                 (table,))]
             projection = f"(SELECT ROW({', '.join(columns)}) FROM (SELECT 1) x)"
             digests[table] = conn.execute(query.replace("t::text", f"{projection}::text")).fetchone()
@@ -225,9 +227,22 @@ def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make
             assert [audit["units_changed"] for audit in audits] == [[record["MaDonViXuLy"]]]
             return [audit["batch_id"] for audit in audits]
 
+        def child_keys() -> list[tuple]:
+            """(list, dossier id, code, rows) of every child row written for the dossier's code."""
+            return fetch(dsn, " UNION ALL ".join(
+                f"SELECT '{table}', dossier_id, ma_ho_so, count(*) FROM core.{table} WHERE ma_ho_so = %(code)s "
+                "GROUP BY dossier_id, ma_ho_so" for table in CHILD_LISTS) + " ORDER BY 1", {"code": code})
+
         assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(1,)]
+        [(dossier_id,)] = fetch(dsn, "SELECT dossier_id FROM core.fact_dossier WHERE ma_ho_so = %s", (code,))
+        children = child_keys()
+        assert children and {(table, row_id) for table, row_id, _, _ in children} == {
+            (table, dossier_id) for table, _, _, _ in children}
         second = new_version(KetQuaDanhGia=0)  # the applicant changed their rating
         assert fetch(dsn, "SELECT rating FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
+        # A new version keeps the dossier's id, and its child lists are written again under it.
+        assert fetch(dsn, "SELECT dossier_id FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(dossier_id,)]
+        assert child_keys() == children
 
         for batch_id in first:  # an older version arriving late changes nothing, and moves no unit
             assert tasks.load(batch_id)["units_changed"] == []
@@ -236,11 +251,17 @@ def test_out_of_order_and_deleted_versions_end_in_the_right_state(province, make
         new_version(KetQuaDanhGia=0, DaXoa=1)
         assert fetch(dsn, "SELECT count(*) FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
         assert fetch(dsn, "SELECT count(*) FROM core.dossier_tombstone WHERE ma_ho_so = %s", (code,)) == [(1,)]
-        assert fetch(dsn, "SELECT count(*) FROM core.dossier_step WHERE ma_ho_so = %s", (code,)) == [(0,)]
+        assert fetch(dsn, "SELECT dossier_id FROM core.dossier_tombstone WHERE ma_ho_so = %s", (code,)) == [(dossier_id,)]
+        assert child_keys() == []
 
         for batch_id in [*second, *first]:  # replaying older, live versions cannot resurrect it
             tasks.load(batch_id)
         assert fetch(dsn, "SELECT count(*) FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(0,)]
+
+        new_version(KetQuaDanhGia=0, DaXoa=0)  # restored in the source: back, under the id it had
+        assert fetch(dsn, "SELECT dossier_id FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)) == [(dossier_id,)]
+        assert fetch(dsn, "SELECT count(*) FROM core.dossier_tombstone WHERE ma_ho_so = %s", (code,)) == [(0,)]
+        assert child_keys() == children
 
 
 LOADER = """

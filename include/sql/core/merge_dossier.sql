@@ -24,7 +24,9 @@ newest AS (
     FROM accepted
     ORDER BY dossier_code, source_updated_at DESC, ordinal DESC
 )
-SELECT newest.*, live.competent_unit_code AS previous_unit_code, live.ma_ho_so IS NOT NULL AS was_live
+SELECT newest.*, live.competent_unit_code AS previous_unit_code, live.ma_ho_so IS NOT NULL AS was_live,
+       -- a dossier keeps its id across versions, and across a deletion and revival
+       coalesce(live.dossier_id, tombstone.dossier_id, nextval('core.dossier_id_seq')) AS dossier_id
 FROM newest
 LEFT JOIN core.fact_dossier AS live ON live.ma_ho_so = newest.dossier_code
 LEFT JOIN core.dossier_tombstone AS tombstone ON tombstone.ma_ho_so = newest.dossier_code
@@ -35,28 +37,29 @@ ANALYZE changed_dossier;
 
 -- Replacing a dossier = deleting it with its child lists and inserting the new version. Only a
 -- dossier that was live has children; they are found through each child table's key.
-CREATE TEMP TABLE replaced_code ON COMMIT DROP AS
-SELECT ARRAY(SELECT dossier_code FROM changed_dossier WHERE was_live) AS codes;
-DELETE FROM core.dossier_document   WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
-DELETE FROM core.dossier_fee        WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
-DELETE FROM core.dossier_result     WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
-DELETE FROM core.dossier_supplement WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
-DELETE FROM core.dossier_step       WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
-DELETE FROM core.fact_dossier       WHERE ma_ho_so = ANY ((SELECT codes FROM replaced_code)::text[]);
+CREATE TEMP TABLE replaced_id ON COMMIT DROP AS
+SELECT ARRAY(SELECT dossier_id FROM changed_dossier WHERE was_live) AS ids;
+DELETE FROM core.dossier_document   WHERE dossier_id = ANY ((SELECT ids FROM replaced_id)::bigint[]);
+DELETE FROM core.dossier_fee        WHERE dossier_id = ANY ((SELECT ids FROM replaced_id)::bigint[]);
+DELETE FROM core.dossier_result     WHERE dossier_id = ANY ((SELECT ids FROM replaced_id)::bigint[]);
+DELETE FROM core.dossier_supplement WHERE dossier_id = ANY ((SELECT ids FROM replaced_id)::bigint[]);
+DELETE FROM core.dossier_step       WHERE dossier_id = ANY ((SELECT ids FROM replaced_id)::bigint[]);
+DELETE FROM core.fact_dossier       WHERE dossier_id = ANY ((SELECT ids FROM replaced_id)::bigint[]);
 
-INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id)
-SELECT dossier_code, source_updated_at, batch_id
+INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id, dossier_id)
+SELECT dossier_code, source_updated_at, batch_id, dossier_id
 FROM changed_dossier
 WHERE is_deleted = 1
 ON CONFLICT (ma_ho_so) DO UPDATE
-SET source_updated_at = EXCLUDED.source_updated_at, batch_id = EXCLUDED.batch_id, deleted_at = now();
+SET source_updated_at = EXCLUDED.source_updated_at, batch_id = EXCLUDED.batch_id, deleted_at = now(),
+    dossier_id = EXCLUDED.dossier_id;
 
 DELETE FROM core.dossier_tombstone AS tombstone
 USING changed_dossier AS changed
 WHERE tombstone.ma_ho_so = changed.dossier_code AND changed.is_deleted = 0;
 
 INSERT INTO core.fact_dossier (
-    ma_ho_so, procedure_code, procedure_name, field_code, field_name, receiving_unit_code,
+    dossier_id, ma_ho_so, procedure_code, procedure_name, field_code, field_name, receiving_unit_code,
     competent_unit_code, channel, applicant_type, applicant_name_token, applicant_id_token,
     applicant_phone_token, applicant_email_token, applicant_address_token, summary_token,
     submitted_at, received_at, due_at, finished_at, returned_at, refused_at, status,
@@ -99,7 +102,7 @@ document AS (
     GROUP BY doc.ordinal
 ),
 dossier AS (
-    SELECT staged.*,
+    SELECT staged.*, c.dossier_id,
            coalesce(sup.supplement_count, 0)                 AS n_supplements,
            coalesce(sup.supplement_pause, interval '0')      AS pause,
            sup.open_supplement_at,
@@ -117,7 +120,7 @@ dossier AS (
     WHERE c.is_deleted = 0
 )
 SELECT
-    d.dossier_code, d.procedure_code, d.procedure_name, d.field_code, d.field_name,
+    d.dossier_id, d.dossier_code, d.procedure_code, d.procedure_name, d.field_code, d.field_name,
     d.receiving_unit_code, d.competent_unit_code,
     coalesce(d.channel, 1),               -- a missing channel counts as in person
     d.applicant_type, d.applicant_name_token, d.applicant_id_token, d.applicant_phone_token,
@@ -141,32 +144,32 @@ SELECT
     d.source_updated_at, d.batch_id
 FROM dossier AS d;
 
-INSERT INTO core.dossier_document (ma_ho_so, position, component_code, file_name, is_digitized, is_reused, from_citizen_store)
-SELECT c.dossier_code, x.position, x.component_code, x.file_name, x.is_digitized = 1, x.is_reused = 1, x.from_citizen_store = 1
+INSERT INTO core.dossier_document (dossier_id, ma_ho_so, position, component_code, file_name, is_digitized, is_reused, from_citizen_store)
+SELECT c.dossier_id, c.dossier_code, x.position, x.component_code, x.file_name, x.is_digitized = 1, x.is_reused = 1, x.from_citizen_store = 1
 FROM changed_dossier AS c
 JOIN staging.dossier_document AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
 WHERE c.is_deleted = 0;
 
-INSERT INTO core.dossier_fee (ma_ho_so, position, fee_code, fee_name, amount, collection_method)
-SELECT c.dossier_code, x.position, x.fee_code, x.fee_name, x.amount, x.collection_method
+INSERT INTO core.dossier_fee (dossier_id, ma_ho_so, position, fee_code, fee_name, amount, collection_method)
+SELECT c.dossier_id, c.dossier_code, x.position, x.fee_code, x.fee_name, x.amount, x.collection_method
 FROM changed_dossier AS c
 JOIN staging.dossier_fee AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
 WHERE c.is_deleted = 0;
 
-INSERT INTO core.dossier_result (ma_ho_so, position, result_code, result_name, file_url)
-SELECT c.dossier_code, x.position, x.result_code, x.result_name, x.file_url
+INSERT INTO core.dossier_result (dossier_id, ma_ho_so, position, result_code, result_name, file_url)
+SELECT c.dossier_id, c.dossier_code, x.position, x.result_code, x.result_name, x.file_url
 FROM changed_dossier AS c
 JOIN staging.dossier_result AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
 WHERE c.is_deleted = 0;
 
-INSERT INTO core.dossier_supplement (ma_ho_so, position, supplement_id, requested_at, answered_at, due_before, due_after)
-SELECT c.dossier_code, x.position, x.supplement_id, x.requested_at, x.answered_at, x.due_before, x.due_after
+INSERT INTO core.dossier_supplement (dossier_id, ma_ho_so, position, supplement_id, requested_at, answered_at, due_before, due_after)
+SELECT c.dossier_id, c.dossier_code, x.position, x.supplement_id, x.requested_at, x.answered_at, x.due_before, x.due_after
 FROM changed_dossier AS c
 JOIN staging.dossier_supplement AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
 WHERE c.is_deleted = 0;
 
-INSERT INTO core.dossier_step (ma_ho_so, position, step_at, status, department, handler_token, content_token)
-SELECT c.dossier_code, x.position, x.step_at, x.status, x.department, x.handler_token, x.content_token
+INSERT INTO core.dossier_step (dossier_id, ma_ho_so, position, step_at, status, department, handler_token, content_token)
+SELECT c.dossier_id, c.dossier_code, x.position, x.step_at, x.status, x.department, x.handler_token, x.content_token
 FROM changed_dossier AS c
 JOIN staging.dossier_step AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
 WHERE c.is_deleted = 0;
