@@ -432,3 +432,34 @@ def test_bi_reader_reads_mart_only(mart):
             conn.execute("SELECT count(*) FROM core.fact_dossier")
     assert can == {"mart": True, "core": False, "raw": False, "staging": False, "quality": False}
     assert views and advice > 0
+
+
+def test_dossiers_open_at_a_period_end_are_counted_however_long_they_stay_open(make_database):
+    """ON_TIME_766's open part finds short-lived dossiers through their reception in the 45 days
+    before the end and the others through an index of their own (084_fact_open_dossiers.sql):
+    every case on both sides of that split, and at the edges of "received before the end, not
+    finished before the end", counted by hand. Promised 1 May: every open one is on track."""
+    dsn = make_database("open_at_end")
+    cases = [  # code, received, finished, status, open at the end of March (1 April 00:00)
+        ("o1", "2024-03-20 08:00", "2024-04-03 10:00", 10, True),    # short-lived, finished after the end
+        ("o2", "2024-01-10 08:00", "2024-04-03 10:00", 10, True),    # open 84 days, finished after the end
+        ("o3", "2023-12-01 08:00", None, 4, True),                   # still being handled
+        ("o4", "2024-02-10 08:00", "2024-02-20 10:00", 10, False),   # short-lived, finished before
+        ("o5", "2023-12-01 08:00", "2024-02-20 10:00", 10, False),   # long-lived, finished before
+        ("o6", "2024-03-31 23:00", "2024-04-01 00:00", 10, True),    # finished at the end itself: (received, end]
+        ("o7", "2024-04-01 00:00", None, 4, False),                  # received at the end itself: not before it
+        ("o8", "2024-02-16 00:00", "2024-04-01 00:00", 10, True),    # open exactly 45 days: the reception side
+        ("o9", "2024-02-15 23:59", "2024-04-01 00:00", 10, True),    # a minute longer: the long-open side
+        ("o10", "2024-03-01 08:00", None, 3, False),                 # refused at the desk: never counted
+        ("o11", "2024-03-25 08:00", None, 8, False),                 # finished status without a date: not open
+    ]
+    with warehouse.connect(dsn=dsn) as conn:
+        insert_reference(conn)
+        for code, received, finished, status, _ in cases:
+            insert_dossier(conn, code, COMMUNE_A, received_at=received, finished_at=finished, status=status,
+                           due_at="2024-05-01 17:00")
+        conn.commit()
+        indicators.refresh(conn, MARCH, date(2024, 4, 1))
+        conn.commit()
+    open_at_end = sum(counted for *_, counted in cases)
+    assert pairs(values(dsn, COMMUNE_A, "month", MARCH))["ON_TIME_766"] == (open_at_end, open_at_end)

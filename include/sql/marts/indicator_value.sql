@@ -13,20 +13,34 @@ SELECT DISTINCT period_end, period_end::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh
 FROM refresh_period;
 
 -- ON_TIME_766, second part: dossiers of D with a promised date open at the period's end
--- ("received before the end, not finished before the end"), and those of them still on track
--- (promised date not passed at the end, at most one supplement request). Open-at-an-instant is
--- answered by the GiST index fact_dossier_open_interval_idx.
+-- ("received before the end, not finished before the end": the interval (received, end] contains
+-- the end), and those of them still on track (promised date not passed at the end, at most one
+-- supplement request). Found by two btrees (084_fact_open_dossiers.sql): the short-lived through
+-- their reception in the window before the end, the long-open through their own index.
 CREATE TEMP TABLE open_at_end ON COMMIT DROP AS
-SELECT e.period_end, d.competent_unit_code AS unit_code,
-       count(*)                                                                  AS open_with_due,
-       count(*) FILTER (WHERE d.due_at >= e.end_at AND d.supplement_count <= 1)  AS open_on_track
-FROM period_end AS e
-JOIN core.fact_dossier AS d
-  ON tstzrange(d.received_at, CASE WHEN d.status IN (7, 8, 9, 10) THEN greatest(d.finished_at, d.received_at) END, '(]')
-     @> e.end_at
-WHERE d.due_at IS NOT NULL AND d.received_at IS NOT NULL AND d.status NOT IN (1, 3)
-  AND d.competent_unit_code IS NOT NULL
-GROUP BY e.period_end, d.competent_unit_code;
+WITH open_dossier AS (
+    SELECT e.period_end, e.end_at, d.competent_unit_code, d.due_at, d.supplement_count
+    FROM period_end AS e
+    JOIN core.fact_dossier AS d
+      ON d.received_at >= e.end_at - core.open_dossier_window() AND d.received_at < e.end_at
+     AND greatest(d.finished_at, d.received_at) >= e.end_at
+    WHERE d.due_at IS NOT NULL AND d.received_at IS NOT NULL AND d.status NOT IN (1, 3)
+      AND NOT core.dossier_open_long(d.status, d.received_at, d.finished_at)
+    UNION ALL
+    SELECT e.period_end, e.end_at, d.competent_unit_code, d.due_at, d.supplement_count
+    FROM period_end AS e
+    JOIN core.fact_dossier AS d
+      ON d.received_at < e.end_at
+     AND (d.status NOT IN (7, 8, 9, 10) OR greatest(d.finished_at, d.received_at) >= e.end_at)
+    WHERE d.due_at IS NOT NULL AND d.received_at IS NOT NULL AND d.status NOT IN (1, 3)
+      AND core.dossier_open_long(d.status, d.received_at, d.finished_at)
+)
+SELECT period_end, competent_unit_code AS unit_code,
+       count(*)                                                              AS open_with_due,
+       count(*) FILTER (WHERE due_at >= end_at AND supplement_count <= 1)    AS open_on_track
+FROM open_dossier
+WHERE competent_unit_code IS NOT NULL
+GROUP BY period_end, competent_unit_code;
 ANALYZE open_at_end;
 
 -- Every unit of each scheme and period: as recorded, the units valid at some time in the period;

@@ -149,12 +149,7 @@ CREATE TABLE IF NOT EXISTS mart.agg_month_log (
     computed_at timestamptz NOT NULL DEFAULT now()
 );
 
--- ON_TIME_766 judges the dossiers open at a period's end: "received before e and not finished
--- before e" is "the interval (received, finished] contains e"; a GiST index answers that for any e
--- without reading the dossiers finished long after it.
-CREATE INDEX IF NOT EXISTS fact_dossier_open_interval_idx ON core.fact_dossier USING gist (
-    tstzrange(received_at, CASE WHEN status IN (7, 8, 9, 10) THEN greatest(finished_at, received_at) END, '(]')
-) WHERE due_at IS NOT NULL AND received_at IS NOT NULL AND status NOT IN (1, 3);
+-- ON_TIME_766 judges the dossiers open at a period's end: 084_fact_open_dossiers.sql indexes them.
 
 -- DOSSIER_SATISFACTION subtracts dossiers with a PAKN about them.
 CREATE INDEX IF NOT EXISTS fact_feedback_dossier_idx ON core.fact_feedback (ma_ho_so) WHERE ma_ho_so IS NOT NULL;
