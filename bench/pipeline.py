@@ -6,8 +6,9 @@
    COPYed as sent into a bare table (``land_bare``), the pipeline's rate given as a share of it.
 2. The load stage against two baselines on the same rows: ``pandas.DataFrame.to_sql`` (default
    method) and a bare ``COPY`` of the typed rows the load writes (dossiers and their child lists),
-   each into fresh tables without indexes; and, as the floor of any load into core, a bare
-   ``COPY`` of the rows the merge wrote straight into core's tables, with their indexes.
+   in text and in binary format, each into fresh tables without indexes; and, as the floor of any
+   load into core, a bare ``COPY`` of the rows the merge wrote straight into core's tables, with
+   their indexes.
 
 Run: ``python -m bench pipeline`` (``--volumes 100000 1000000``).
 """
@@ -293,15 +294,19 @@ def load_stage_against_baselines(dsn: str) -> dict:
     bare_copy_into_core, core_rows = _bare_copy_into_core(dsn, batch_id)
     with warehouse.connect(dsn=dsn) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
-    with warehouse.connect(dsn=dsn) as conn:  # rolled back: the baseline leaves nothing behind
-        for table in rows:
-            conn.execute(f"DROP TABLE IF EXISTS bench.{table}")
-            conn.execute(f"CREATE TABLE bench.{table} (LIKE staging.{table})")
-        started = time.perf_counter()
-        for table, values in rows.items():
-            warehouse.copy_rows(conn, f"bench.{table}", staging.LAYOUT[table][0], values)
-        bare_copy = time.perf_counter() - started
-        conn.rollback()
+    bare_copy = {}
+    for copy_format in ("text", "binary"):  # the load's staging COPY is binary; the text one is psql's default
+        with warehouse.connect(dsn=dsn) as conn:  # rolled back: the baseline leaves nothing behind
+            for table in rows:
+                conn.execute(f"DROP TABLE IF EXISTS bench.{table}")
+                conn.execute(f"CREATE TABLE bench.{table} (LIKE staging.{table})")
+            started = time.perf_counter()
+            for table, values in rows.items():
+                columns, types = staging.LAYOUT[table]
+                warehouse.copy_rows(conn, f"bench.{table}", columns, values,
+                                    types=types if copy_format == "binary" else None)
+            bare_copy[copy_format] = time.perf_counter() - started
+            conn.rollback()
 
     tables = {table: pd.DataFrame(values, columns=staging.LAYOUT[table][0]) for table, values in rows.items()}
     engine = sqlalchemy.create_engine(sqlalchemy_url(dsn))
@@ -313,11 +318,13 @@ def load_stage_against_baselines(dsn: str) -> dict:
     engine.dispose()
     return {
         "batch_dossiers": records, "typed_rows": typed_rows,
-        "bare_copy_s": round(bare_copy, 2), "to_sql_s": round(to_sql, 2),
+        "bare_copy_s": round(bare_copy["text"], 2), "bare_binary_copy_s": round(bare_copy["binary"], 2),
+        "to_sql_s": round(to_sql, 2),
         # COPY into staging, dedupe, merge into core: the load stage of the pipeline's hot path.
         "copy_and_merge_s": round(copy_and_merge, 2),
         "copy_and_merge_vs_to_sql_speedup": round(to_sql / copy_and_merge, 2),
-        "copy_and_merge_vs_bare_copy_speed": round(bare_copy / copy_and_merge, 2),
+        "copy_and_merge_vs_bare_copy_speed": round(bare_copy["text"] / copy_and_merge, 2),
+        "copy_and_merge_vs_bare_binary_copy_speed": round(bare_copy["binary"] / copy_and_merge, 2),
         # The floor of any load into core: the batch's merged rows COPYed straight into core's
         # tables (their indexes and contents as they are), without dedupe or exactly-once.
         "core_rows": core_rows, "bare_copy_into_core_s": round(bare_copy_into_core, 2),

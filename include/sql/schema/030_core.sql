@@ -109,6 +109,8 @@ CREATE TABLE IF NOT EXISTS core.fact_dossier (
 CREATE INDEX IF NOT EXISTS fact_dossier_received_idx ON core.fact_dossier (received_at);
 CREATE INDEX IF NOT EXISTS fact_dossier_finished_idx ON core.fact_dossier (finished_at);
 
+-- The child lists of a dossier. Created keyed by (ma_ho_so, position); 083_core_dossier_id.sql
+-- keys them by (dossier_id, position), the warehouse's own id of the dossier, and says why.
 CREATE TABLE IF NOT EXISTS core.dossier_document (
     ma_ho_so text NOT NULL REFERENCES core.fact_dossier ON DELETE CASCADE,
     position integer NOT NULL, component_code text, file_name text,
