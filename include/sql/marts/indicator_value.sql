@@ -15,17 +15,24 @@ FROM refresh_period;
 -- ON_TIME_766, second part: dossiers of D with a promised date open at the period's end
 -- ("received before the end, not finished before the end": the interval (received, end] contains
 -- the end), and those of them still on track (promised date not passed at the end, at most one
--- supplement request). Found by two btrees (084_fact_open_dossiers.sql): the short-lived through
--- their reception in the window before the end, the long-open through their own index.
+-- supplement request). Found by btrees (084_fact_open_dossiers.sql): the long-open through their
+-- own index; the short-lived, received in the window before the end and finished in the window
+-- after it, through the reception and finish indexes together.
 CREATE TEMP TABLE open_at_end ON COMMIT DROP AS
 WITH open_dossier AS (
     SELECT e.period_end, e.end_at, d.competent_unit_code, d.due_at, d.supplement_count
     FROM period_end AS e
-    JOIN core.fact_dossier AS d
-      ON d.received_at >= e.end_at - core.open_dossier_window() AND d.received_at < e.end_at
-     AND greatest(d.finished_at, d.received_at) >= e.end_at
-    WHERE d.due_at IS NOT NULL AND d.received_at IS NOT NULL AND d.status NOT IN (1, 3)
-      AND NOT core.dossier_open_long(d.status, d.received_at, d.finished_at)
+    -- One index lookup per period end: as a plain join, the planner scanned every fact once for
+    -- all the ends (measured: 1.1 s instead of 0.1-0.25 s for three ends on 1M dossiers).
+    CROSS JOIN LATERAL (
+        SELECT d.competent_unit_code, d.due_at, d.supplement_count
+        FROM core.fact_dossier AS d
+        WHERE d.received_at >= e.end_at - core.open_dossier_window() AND d.received_at < e.end_at
+          AND d.finished_at >= e.end_at AND d.finished_at < e.end_at + core.open_dossier_window()
+          AND d.due_at IS NOT NULL AND d.status NOT IN (1, 3)
+          AND NOT core.dossier_open_long(d.status, d.received_at, d.finished_at)
+        OFFSET 0  -- keeps the subquery a lookup per end instead of being merged into a join
+    ) AS d
     UNION ALL
     SELECT e.period_end, e.end_at, d.competent_unit_code, d.due_at, d.supplement_count
     FROM period_end AS e

@@ -8,7 +8,8 @@
 -- insert into a 1M-dossier warehouse (1.4 s without it; docs/performance.md). Two btrees do it
 -- instead, because most dossiers are short-lived:
 -- - a dossier finished within the window below of its reception can be open at e only if it was
---   received in the window before e: the reception index (fact_dossier_received_idx) finds it;
+--   received in the window before e and finished in the window after it: the reception and finish
+--   indexes (fact_dossier_received_idx, fact_dossier_finished_idx) find it together;
 -- - the rest (still open, or open longer than the window) are few, and have a small index of their
 --   own, below.
 -- include/sql/marts/indicator_value.sql asks both; the window and the split are said once, here.
@@ -16,8 +17,8 @@
 DROP INDEX IF EXISTS core.fact_dossier_open_interval_idx;
 
 -- The longest a dossier found through its reception may stay open. Longer than most legal time
--- limits, so that the long-open index stays small; short enough that the reception scan of one
--- period's end reads a few weeks of dossiers.
+-- limits, so that the long-open index stays small; short enough that the index scans of one
+-- period's end read a few weeks of dossiers.
 CREATE OR REPLACE FUNCTION core.open_dossier_window() RETURNS interval
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT interval '45 days' $$;
 
