@@ -347,7 +347,6 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
             for table in rows:
                 conn.execute(f"DROP TABLE IF EXISTS bench.{table}")
                 conn.execute(f"CREATE TABLE bench.{table} (LIKE staging.{table})")
-            conn.commit()
             _checkpoint(dsn)
             started = time.perf_counter()
             for table, values in rows.items():

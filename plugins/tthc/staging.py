@@ -310,9 +310,9 @@ def drop_batch(conn: psycopg.Connection, batch_id: int) -> None:
                         "WHERE inhparent = %s::regclass AND inhdetachpending", (f"staging.{table}",)).fetchall():
                     conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
                         parent, psycopg.sql.SQL(pending)))  # regclass text: already quoted as needed
-                partition = psycopg.sql.Identifier(*batch_table(table, batch_id).split("."))
-                if conn.execute("SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s)",
-                                (batch_table(table, batch_id),)).fetchone():
+                name = batch_table(table, batch_id)
+                partition = psycopg.sql.Identifier(*name.split("."))
+                if conn.execute("SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s)", (name,)).fetchone():
                     conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} CONCURRENTLY").format(
                         parent, partition))
                 conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
