@@ -2,7 +2,8 @@
 
 Pages are streamed from the API, made safe (pseudonymized, NFC) and copied into ``raw.record`` as
 they arrive, so memory does not grow with the window (one page at a time). Dossiers are also typed
-into staging while the page is at hand (``tthc.staging``), which spares the load reading them back.
+into staging while the page is at hand (``tthc.staging``), which spares the load reading them back,
+and their shape is judged (``raw.record.well_shaped``), which spares the record_shape rules most payloads.
 The batch row, its records and their staging rows are written in one transaction: a killed
 extraction leaves nothing behind, and the next run starts clean.
 """
@@ -25,7 +26,7 @@ from tthc.source_client import SourceClient
 log = logging.getLogger(__name__)
 
 
-RAW_COLUMNS = ("batch_id", "ordinal", "record_key", "payload", "payload_hash")
+RAW_COLUMNS = ("batch_id", "ordinal", "record_key", "payload", "payload_hash", "well_shaped")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ def extract_to_raw(
                 payload_hash = hashlib.md5(payload_bytes, usedforsecurity=False).hexdigest()
                 count += 1
                 key = record.get(entity.key_field)
-                landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash))
+                # Judged on the masked record, the one that lands (a personal field is a token whatever it held).
+                shape = staging.well_shaped(masked) if staged is not None else None
+                landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash,
+                               shape))
                 if staged is not None:
                     staged.add(count, masked, payload_hash)
             warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)

@@ -279,6 +279,9 @@ def _failing_rules(validations: list[Validation]) -> dict[str, int]:
 def _compute_hits(conn: psycopg.Connection, batch_id: int, suites: list[Suite]) -> None:
     """Run every record rule of the suites once; its rows go to staging.rule_hit (transient)."""
     conn.execute("DELETE FROM staging.rule_hit WHERE batch_id = %s", (batch_id,))
+    # A batch's keys fit in memory: with the default 4MB the calendar rule sorted them on disk
+    # three times over (measured on a 51k-dossier batch: 0.35 s, 0.30 s sorted in memory).
+    conn.execute("SET LOCAL work_mem = '64MB'")
     for suite in suites:
         for rule in suite.hit_rules:
             statement = (
