@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 
@@ -44,6 +45,20 @@ def test_every_byte_of_a_long_key_counts():
         "Nguyễn Thị Hoa")
 
 
+def test_a_token_is_the_keyed_blake2b_of_the_composed_text_wherever_it_is_found():
+    """Tokens may not change from one release to the next: distinct applicants and officials are
+    counted across batches extracted years apart. A token is the BLAKE2b-80 of the NFC text under
+    the key, for an applicant's value (hashed afresh) and an official's (cached) alike."""
+    key, name = b"k" * 32, "Lường Xuân Nga"
+    expected = TOKEN_PREFIX + hashlib.blake2b(name.encode(), key=key, digest_size=10).hexdigest()
+    pseudonymizer = Pseudonymizer(key)
+    masked = pseudonymizer.dossier({"ChuHoSo": unicodedata.normalize("NFD", name),
+                                    "QuaTrinhXuLy": [{"NguoiXuLy": name}, {"NguoiXuLy": name, "NoiDungXuLy": ""}]})
+    assert masked["ChuHoSo"] == expected
+    assert masked["QuaTrinhXuLy"] == [{"NguoiXuLy": expected}, {"NguoiXuLy": expected, "NoiDungXuLy": ""}]
+    assert pseudonymizer.token(name) == pseudonymizer.token(name) == expected  # the keyed state is copied, not used up
+
+
 def test_all_text_comes_out_composed_and_masked(dossiers):
     decomposed = [d for d in dossiers if not unicodedata.is_normalized("NFC", json.dumps(d, ensure_ascii=False))]
     assert decomposed, "the simulator sends some records decomposed"
@@ -74,7 +89,8 @@ def test_a_finished_pseudonymizer_is_freed_with_its_cache_by_reference_counting(
     gc.disable()
     try:
         pseudonymizer = Pseudonymizer(b"k" * 32)
-        pseudonymizer.token("Lường Xuân Nga")
+        pseudonymizer.dossier({"ChuHoSo": "Lò Văn Páo", "QuaTrinhXuLy": [{"NguoiXuLy": "Lường Xuân Nga"}]})
+        assert pseudonymizer._step_token.cache_info().currsize == 1  # the cache it must free is filled
         finished = weakref.ref(pseudonymizer)
         del pseudonymizer
         assert finished() is None
