@@ -183,3 +183,39 @@ def test_thresholds_are_configuration(monkeypatch):
     assert thresholds()["batch_rules"]["quarantined_share"] == {
         **thresholds()["batch_rules"]["quarantined_share"], "max_share": 0.5}
     assert thresholds()["batch_rules"]["volume"]["weeks"] == 4
+
+
+def test_the_core_checks_find_each_broken_invariant(dsn, clean):
+    """dossier.core runs after every merge, which guarantees its invariants: only a core broken on
+    purpose shows that each check finds what it is there for, and nothing else."""
+    from tthc.quality.gx_runner import validate_table
+    from tthc.quality.suites import load_suite
+
+    batch_id = load_batch(land(dsn, "dossier", clean[:300], window=window(SLOTS[0])), dsn=dsn).batch_id
+    suite = load_suite("dossier.core")
+    assert validate_table(suite, dsn, batch_id).success
+    with psycopg.connect(dsn) as conn:
+        judged, = conn.execute("SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s AND timeliness IS NOT NULL "
+                               "ORDER BY ma_ho_so LIMIT 1", (batch_id,)).fetchone()
+        tombstoned, tombstoned_id, children = conn.execute(
+            """SELECT fact.ma_ho_so, fact.dossier_id, count(*) FROM core.fact_dossier AS fact
+               JOIN core.dossier_step AS step USING (dossier_id)
+               WHERE fact.batch_id = %s AND fact.ma_ho_so <> %s
+               GROUP BY 1, 2 ORDER BY 1 LIMIT 1""", (batch_id, judged)).fetchone()
+        miscounted, = conn.execute("SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s AND ma_ho_so NOT IN "
+                                   "(%s, %s) ORDER BY ma_ho_so LIMIT 1", (batch_id, judged, tombstoned)).fetchone()
+        conn.execute("UPDATE core.fact_dossier SET finished_at = NULL WHERE ma_ho_so = %s", (judged,))
+        conn.execute("INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id, dossier_id) "
+                     "VALUES (%s, now(), %s, %s)", (tombstoned, batch_id, tombstoned_id))
+        conn.execute("UPDATE core.fact_dossier SET supplement_count = supplement_count + 1 WHERE ma_ho_so = %s",
+                     (miscounted,))
+        other_children = conn.execute(
+            """SELECT (SELECT count(*) FROM core.dossier_document WHERE dossier_id = %(id)s)
+                    + (SELECT count(*) FROM core.dossier_fee WHERE dossier_id = %(id)s)
+                    + (SELECT count(*) FROM core.dossier_result WHERE dossier_id = %(id)s)
+                    + (SELECT count(*) FROM core.dossier_supplement WHERE dossier_id = %(id)s)""",
+            {"id": tombstoned_id}).fetchone()[0]
+    validation = validate_table(suite, dsn, batch_id)
+    assert validation.failing_rules() == {
+        "core_timeliness_only_when_judged": 1, "core_no_tombstoned_fact": 1,
+        "core_children_reference_live_facts": children + other_children, "core_supplement_count_matches": 1}
