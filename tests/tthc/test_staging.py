@@ -144,6 +144,9 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
     assert gc.isenabled()
 
 
+ABSENT = object()  # a field left out of a record
+
+
 def shapes(province) -> list:
     """Dossier records of every shape the record_shape rules tell apart, made from a simulator record."""
     good = next(r for r in province.iter_dossiers() if r.get("MaHoSo") and r["MaHoSo"] not in province.truth.defects
@@ -169,9 +172,6 @@ def shapes(province) -> list:
     # personal fields are tokens once masked, whatever they held
     records += [variant(ChuHoSo=["Nguyễn Văn A"]), variant(DiaChi={"xa": "Nậm Hàng"})]
     return records
-
-
-ABSENT = object()
 
 
 def test_a_record_vouched_well_shaped_is_one_the_record_shape_rules_pass(province, dsn, pseudonym_key):
