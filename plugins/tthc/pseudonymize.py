@@ -52,11 +52,11 @@ class Pseudonymizer:
         # Officials' names and the steps' texts repeat across thousands of dossiers (~5 % and ~0.1 %
         # of the values distinct); applicants' names, identifiers and addresses hardly repeat
         # (57-100 % distinct), so only the steps' values are cached: cached too, the applicants'
-        # values cost a cache miss each and evicted the officials' names (measured: masking a
-        # dossier took ~25 us instead of ~10). The cache wraps a closure, not a bound method: a cache
-        # holding its own instance is a reference cycle, and with the cycle collector paused during
-        # extraction (tthc.cycles) each finished extraction's full cache stayed in memory (measured:
-        # +20 MB a month extracted).
+        # values cost a cache miss each and evicted the officials' names (measured on a month's
+        # extraction: 25-30 µs a dossier less since). The cache wraps a closure, not a bound
+        # method: a cache holding its own instance is a reference cycle, and with the cycle
+        # collector paused during extraction (tthc.cycles) each finished extraction's full cache
+        # stayed in memory (measured: +20 MB a month extracted).
         self._step_token = lru_cache(maxsize=65_536)(token)
 
     def _mask(self, value: Any) -> Any:

@@ -213,6 +213,8 @@ CHILD_LISTS: Mapping[str, tuple[str, tuple[tuple[str, str, tuple[str, Callable[[
         ("NoiDungXuLy", "content_token", _TEXT),
     )),
 }
+
+
 # --- the record's shape -------------------------------------------------------------------------
 # The record_shape rules of expectations/dossier.raw.json judge the landed JSON in SQL, which is the
 # costliest part of the quality gate (jsonpath over every payload: ~1 s of a 60k-dossier batch). The
