@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import IO
 
 import orjson
@@ -342,6 +342,11 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
     seconds["replay_and_merge"] = replay_timings["stage"] + replay_timings["merge"]
 
     seconds["bare_copy_into_core"], seconds["core_rows"] = _bare_copy_into_core(dsn, batch_id)
+    # The binary COPY sends the rows as the load does (staging.COPY_TYPES: its instants as naive UTC
+    # datetimes); the text COPY and to_sql take Python values at face value, so they get the
+    # instants as aware datetimes, as a caller of either would hand them.
+    instants = {table: [tuple(value.replace(tzinfo=UTC) if type(value) is datetime else value for value in row)
+                        for row in values] for table, values in rows.items()}
     for copy_format in ("text", "binary"):  # the load's staging COPY is binary; the text one is psql's default
         with warehouse.connect(dsn=dsn) as conn:  # rolled back: the baseline leaves nothing behind
             for table in rows:
@@ -349,14 +354,16 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
                 conn.execute(f"CREATE TABLE bench.{table} (LIKE staging.{table})")
             _checkpoint(dsn)
             started = time.perf_counter()
-            for table, values in rows.items():
-                columns, types = staging.LAYOUT[table]
-                warehouse.copy_rows(conn, f"bench.{table}", columns, values,
-                                    types=types if copy_format == "binary" else None)
+            for table in rows:
+                if copy_format == "binary":
+                    warehouse.copy_rows(conn, f"bench.{table}", staging.LAYOUT[table][0], rows[table],
+                                        types=staging.COPY_TYPES[table])
+                else:
+                    warehouse.copy_rows(conn, f"bench.{table}", staging.LAYOUT[table][0], instants[table])
             seconds[f"bare_copy_{copy_format}"] = time.perf_counter() - started
             conn.rollback()
 
-    tables = {table: pd.DataFrame(values, columns=staging.LAYOUT[table][0]) for table, values in rows.items()}
+    tables = {table: pd.DataFrame(values, columns=staging.LAYOUT[table][0]) for table, values in instants.items()}
     engine = sqlalchemy.create_engine(sqlalchemy_url(dsn))
     _checkpoint(dsn)
     started = time.perf_counter()

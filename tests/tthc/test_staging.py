@@ -9,6 +9,7 @@ import copy
 import gc
 import secrets
 import threading
+from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -49,9 +50,21 @@ def dsn(make_database):
 
 
 def test_timestamps_read_as_the_sql_function_reads_them(dsn):
-    assert [staging.parse_timestamp(v) for v in TIMESTAMPS] == sql_reading(dsn, "parse_source_timestamp", TIMESTAMPS)
+    """Python gives the instant in UTC as a naive datetime, which the staging COPY sends as a
+    timestamp into timestamptz columns (staging.COPY_TYPES): what lands is the instant SQL reads."""
+    readings = [staging.parse_timestamp(v) for v in TIMESTAMPS]
+    in_sql = sql_reading(dsn, "parse_source_timestamp", TIMESTAMPS)
+    assert [None if r is None else r.replace(tzinfo=UTC) for r in readings] == in_sql
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")  # the wire must not depend on the session's zone
+        conn.execute("CREATE TEMP TABLE landed (ordinal integer, at timestamptz)")
+        warehouse.copy_rows(conn, "landed", ("ordinal", "at"), enumerate(readings),
+                            types=("integer", staging.COPY_TYPES["dossier"][staging.LAYOUT["dossier"][0].index("received_at")]))
+        assert [at for _, at in conn.execute("SELECT * FROM landed ORDER BY ordinal")] == in_sql
     # and the reading is not trivially NULL: the well-formed ones are instants
     assert staging.parse_timestamp("2024-03-05T08:15:00+07:00") == staging.parse_timestamp("20240305081500")
+    assert staging.parse_timestamp("20240305081500") == datetime(2024, 3, 5, 1, 15)
+    assert sum(r is not None for r in readings) >= 12
 
 
 def test_whole_numbers_read_as_the_sql_function_reads_them(dsn):

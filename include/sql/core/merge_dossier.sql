@@ -32,8 +32,12 @@ LEFT JOIN core.fact_dossier AS live ON live.ma_ho_so = newest.dossier_code
 LEFT JOIN core.dossier_tombstone AS tombstone ON tombstone.ma_ho_so = newest.dossier_code
 WHERE newest.source_updated_at > coalesce(greatest(live.source_updated_at, tombstone.source_updated_at), '-infinity');
 
--- The planner needs the size of what changed to pick index lookups over scans of core.
+-- The planner needs the size of what changed to pick index lookups over scans of core: the row
+-- count, not fine histograms (a sample of 3,000 rows instead of 30,000: 0.01 s instead of 0.16 s
+-- on the largest month's 66,192 changed dossiers, with the same plans).
+SET LOCAL default_statistics_target = 10;
 ANALYZE changed_dossier;
+RESET default_statistics_target;
 
 -- Replacing a dossier = deleting it with its child lists and inserting the new version. Only a
 -- dossier that was live has children; they are found through each child table's key.
@@ -144,35 +148,44 @@ SELECT
     d.source_updated_at, d.batch_id
 FROM dossier AS d;
 
+-- The child lists go in in the order of their key (dossier_id, position): each key's inserts then
+-- walk its index from left to right, most into the page the one before touched, instead of landing
+-- in staging's order all over it (measured on the 1M warehouse, the five inserts of the largest
+-- month: 3.4 s -> 2.8 s, medians of 4 runs each; the step list's WAL 67 -> 63 MB).
 INSERT INTO core.dossier_document (dossier_id, ma_ho_so, position, component_code, file_name, is_digitized, is_reused, from_citizen_store)
 SELECT c.dossier_id, c.dossier_code, x.position, x.component_code, x.file_name, x.is_digitized = 1, x.is_reused = 1, x.from_citizen_store = 1
 FROM changed_dossier AS c
 JOIN staging.dossier_document AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
-WHERE c.is_deleted = 0;
+WHERE c.is_deleted = 0
+ORDER BY c.dossier_id, x.position;
 
 INSERT INTO core.dossier_fee (dossier_id, ma_ho_so, position, fee_code, fee_name, amount, collection_method)
 SELECT c.dossier_id, c.dossier_code, x.position, x.fee_code, x.fee_name, x.amount, x.collection_method
 FROM changed_dossier AS c
 JOIN staging.dossier_fee AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
-WHERE c.is_deleted = 0;
+WHERE c.is_deleted = 0
+ORDER BY c.dossier_id, x.position;
 
 INSERT INTO core.dossier_result (dossier_id, ma_ho_so, position, result_code, result_name, file_url)
 SELECT c.dossier_id, c.dossier_code, x.position, x.result_code, x.result_name, x.file_url
 FROM changed_dossier AS c
 JOIN staging.dossier_result AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
-WHERE c.is_deleted = 0;
+WHERE c.is_deleted = 0
+ORDER BY c.dossier_id, x.position;
 
 INSERT INTO core.dossier_supplement (dossier_id, ma_ho_so, position, supplement_id, requested_at, answered_at, due_before, due_after)
 SELECT c.dossier_id, c.dossier_code, x.position, x.supplement_id, x.requested_at, x.answered_at, x.due_before, x.due_after
 FROM changed_dossier AS c
 JOIN staging.dossier_supplement AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
-WHERE c.is_deleted = 0;
+WHERE c.is_deleted = 0
+ORDER BY c.dossier_id, x.position;
 
 INSERT INTO core.dossier_step (dossier_id, ma_ho_so, position, step_at, status, department, handler_token, content_token)
 SELECT c.dossier_id, c.dossier_code, x.position, x.step_at, x.status, x.department, x.handler_token, x.content_token
 FROM changed_dossier AS c
 JOIN staging.dossier_step AS x ON x.batch_id = c.batch_id AND x.ordinal = c.ordinal
-WHERE c.is_deleted = 0;
+WHERE c.is_deleted = 0
+ORDER BY c.dossier_id, x.position;
 
 -- What the loader reports: how many dossiers changed, and the units whose figures they move
 -- (a dossier that changed unit moves the figures of both).

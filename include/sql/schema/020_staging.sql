@@ -93,11 +93,10 @@ CREATE TABLE IF NOT EXISTS staging.dossier_step (
     batch_id bigint NOT NULL, ordinal integer NOT NULL, position integer, step_at timestamptz, status integer,
     department text, handler_token text, content_token text
 ) PARTITION BY LIST (batch_id);
-CREATE INDEX IF NOT EXISTS dossier_document_batch_idx ON staging.dossier_document (batch_id, ordinal);
+-- The staging rules look up a dossier's fees and supplements; the other child lists are read whole,
+-- by the merge, and have no index (086_staging_child_indexes.sql).
 CREATE INDEX IF NOT EXISTS dossier_fee_batch_idx ON staging.dossier_fee (batch_id, ordinal);
-CREATE INDEX IF NOT EXISTS dossier_result_batch_idx ON staging.dossier_result (batch_id, ordinal);
 CREATE INDEX IF NOT EXISTS dossier_supplement_batch_idx ON staging.dossier_supplement (batch_id, ordinal);
-CREATE INDEX IF NOT EXISTS dossier_step_batch_idx ON staging.dossier_step (batch_id, ordinal);
 
 -- The staging tables of dossiers, parents first, and the name of a batch's partition of one: the
 -- one naming in SQL (tthc.staging.batch_table is the one in Python; tests/tthc/test_staging.py
