@@ -21,7 +21,7 @@ from simulator.generator import SimulationConfig, build_province
 from simulator.server import FaultConfig, run_in_thread
 from simulator.store import format_source_instant
 from tthc import PROJECT_ROOT, tasks
-from tthc.staging import CHILD_LISTS
+from tthc.staging import CHILD_LISTS, parse_int, parse_numeric, text_or_none
 from tthc.windows import Window, parse_moment
 
 pytestmark = pytest.mark.integration
@@ -119,6 +119,41 @@ def test_faults_change_nothing_in_core_or_the_indicators(province, make_database
     indicator_query = """SELECT period_type, period_start, unit_code, indicator_code, numerator, denominator
                          FROM mart.indicator_value ORDER BY 1, 2, 3, 4"""
     assert fetch(faulty_dsn, indicator_query) == fetch(clean_dsn, indicator_query)
+
+
+def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(province, make_database,
+                                                                             pseudonym_key):
+    """The figures the merge derives from a dossier's child lists, for every dossier loaded, against
+    the lists the simulator served (the typer's readings of the values, the definitions of
+    indicators.md: a fee line above zero, a result with a file, a reused or citizen-store document)."""
+    dsn = make_database("flags")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        extract_and_load(WINDOW)
+        source = {text_or_none(r["MaHoSo"]): r for r in server.store.dossiers if text_or_none(r.get("MaHoSo"))}
+
+    def items(record: dict, source_list: str) -> list[dict]:
+        return record.get(source_list) or []
+
+    facts = fetch(dsn, """SELECT ma_ho_so, has_positive_fee, has_electronic_result, has_reused_component,
+                                 has_citizen_store_component, supplement_count FROM core.fact_dossier""")
+    expected = []
+    for code, *_ in facts:
+        record = source[code]
+        expected.append((
+            code,
+            any((parse_numeric(fee.get("Gia")) or 0) > 0 for fee in items(record, "DanhSachLePhi")),
+            any(text_or_none(result.get("DuongDanTepTinKetQua")) for result in items(record, "DanhSachGiayToKetQua")),
+            any(parse_int(document.get("DuocTaiSuDung")) == 1 for document in items(record, "TaiLieuNop")),
+            any(parse_int(document.get("DuocLayTuKhoDMQG")) == 1 for document in items(record, "TaiLieuNop")),
+            len(items(record, "DanhSachHoSoBoSung")),
+        ))
+    assert len(facts) > 1000
+    assert sorted(facts) == sorted(expected)
+    for flag in range(1, 5):  # each flag takes both values here, so a constant one would fail
+        assert {row[flag] for row in facts} == {True, False}
+    assert len({row[5] for row in facts}) > 1
 
 
 def _iso(value: str) -> str:

@@ -19,10 +19,13 @@ WITH accepted AS (
           WHERE q.batch_id = d.batch_id AND q.ordinal = d.ordinal AND q.resolved_at IS NULL
       )
 ),
+-- Sorted on the codes' bytes: the database's collation (C.UTF-8 here, compared with strcoll) sorts
+-- them in the same order and calls the same codes equal (a deterministic collation breaks ties by
+-- the bytes), at a cost: 0.02-0.03 s of the ~0.22 s of this statement on the largest month.
 newest AS (
-    SELECT DISTINCT ON (dossier_code) *
+    SELECT DISTINCT ON (dossier_code COLLATE "C") *
     FROM accepted
-    ORDER BY dossier_code, source_updated_at DESC, ordinal DESC
+    ORDER BY dossier_code COLLATE "C", source_updated_at DESC, ordinal DESC
 )
 SELECT newest.*, live.competent_unit_code AS previous_unit_code, live.ma_ho_so IS NOT NULL AS was_live,
        -- a dossier keeps its id across versions, and across a deletion and revival
@@ -81,46 +84,28 @@ WITH supplement AS (
     WHERE s.batch_id = %(batch_id)s
     GROUP BY s.ordinal
 ),
--- The flags the indicators read off the child lists, one row per dossier that has the list. Each
--- reads only this batch's rows: as correlated EXISTS the planner hashed every batch's rows in
--- staging instead, and staging holds every batch extracted and not yet loaded (a backfill's
--- extractions run ahead of its loads).
-fee AS (
-    SELECT f.ordinal, bool_or(f.amount > 0) AS has_positive_fee
-    FROM staging.dossier_fee AS f
-    WHERE f.batch_id = %(batch_id)s
-    GROUP BY f.ordinal
-),
-result AS (
-    SELECT r.ordinal, bool_or(r.file_url IS NOT NULL) AS has_electronic_result
-    FROM staging.dossier_result AS r
-    WHERE r.batch_id = %(batch_id)s
-    GROUP BY r.ordinal
-),
-document AS (
-    SELECT doc.ordinal,
-           bool_or(doc.is_reused = 1)          AS has_reused_component,
-           bool_or(doc.from_citizen_store = 1) AS has_citizen_store_component
-    FROM staging.dossier_document AS doc
-    WHERE doc.batch_id = %(batch_id)s
-    GROUP BY doc.ordinal
-),
 dossier AS (
     SELECT staged.*, c.dossier_id,
            coalesce(sup.supplement_count, 0)                 AS n_supplements,
            coalesce(sup.supplement_pause, interval '0')      AS pause,
            sup.open_supplement_at,
            staged.finished_at - coalesce(sup.supplement_pause, interval '0') AS end_adjusted,
-           coalesce(fee.has_positive_fee, false)                 AS positive_fee,
-           coalesce(result.has_electronic_result, false)         AS electronic_result,
-           coalesce(document.has_reused_component, false)        AS reused_component,
-           coalesce(document.has_citizen_store_component, false) AS citizen_store_component
+           -- The flags the indicators read off the child lists. Each is the set of this batch's
+           -- dossiers with a qualifying child, hashed once and probed per dossier: an aggregate per
+           -- list (bool_or grouped by dossier) cost 0.18 s more on the largest month's 66,192 facts
+           -- (medians of 5), and correlated EXISTS hashed every batch's rows in staging instead (a
+           -- backfill's extractions run ahead of its loads, so staging holds many batches).
+           c.ordinal IN (SELECT f.ordinal FROM staging.dossier_fee AS f
+                         WHERE f.batch_id = %(batch_id)s AND f.amount > 0)                  AS positive_fee,
+           c.ordinal IN (SELECT r.ordinal FROM staging.dossier_result AS r
+                         WHERE r.batch_id = %(batch_id)s AND r.file_url IS NOT NULL)        AS electronic_result,
+           c.ordinal IN (SELECT doc.ordinal FROM staging.dossier_document AS doc
+                         WHERE doc.batch_id = %(batch_id)s AND doc.is_reused = 1)           AS reused_component,
+           c.ordinal IN (SELECT doc.ordinal FROM staging.dossier_document AS doc
+                         WHERE doc.batch_id = %(batch_id)s AND doc.from_citizen_store = 1)  AS citizen_store_component
     FROM changed_dossier AS c
     JOIN staging.dossier AS staged ON staged.batch_id = c.batch_id AND staged.ordinal = c.ordinal
     LEFT JOIN supplement AS sup ON sup.ordinal = c.ordinal
-    LEFT JOIN fee ON fee.ordinal = c.ordinal
-    LEFT JOIN result ON result.ordinal = c.ordinal
-    LEFT JOIN document ON document.ordinal = c.ordinal
     WHERE c.is_deleted = 0
 )
 SELECT
