@@ -201,6 +201,37 @@ def test_staging_space_is_reused_as_the_same_window_is_loaded_again_and_again(pr
     assert sizes[-1] < 1.25 * sizes[0], f"staging grew with every load of the same month: {sizes} bytes"
 
 
+STAGING_READS = """SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables
+                   WHERE schemaname = 'staging' AND relname LIKE %s ORDER BY relname"""
+FACTS_INSERTED = "SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = 'core' AND relname = 'fact_dossier'"
+
+
+def test_a_load_reads_no_other_batch_in_staging(province, make_database, pseudonym_key):
+    """A backfill's extractions run ahead of its loads, so staging holds batches that wait for theirs.
+    A query that cannot tell which partition holds its batch reads every one of them (the merge did,
+    joined on a column instead of the batch id): nothing in a test, a lot in a backfill. Caught here
+    by the scans of a waiting batch's tables while another batch loads."""
+    dsn = make_database("staging_reads")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        loaded, waiting = (tasks.extract("dossier", part) for part in tasks.plan_windows(WINDOW))
+        pattern = f"%\\_b{waiting}"
+        before, inserted_before = fetch(dsn, STAGING_READS, (pattern,)), fetch(dsn, FACTS_INSERTED)[0][0]
+        tasks.load(loaded)
+        # Server processes report their table reads when they end or go idle, at most once a second:
+        # wait until the merge's inserts are reported (all at once: one transaction), and with them
+        # any read it made.
+        deadline = time.monotonic() + 10
+        while fetch(dsn, FACTS_INSERTED)[0][0] == inserted_before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fetch(dsn, FACTS_INSERTED)[0][0] - inserted_before > 1000
+        time.sleep(1.5)  # the quality gate's own connections, closed by then, report as they end
+        after = fetch(dsn, STAGING_READS, (pattern,))
+    assert len(after) == 6, f"the waiting batch's six staging tables: {after}"
+    assert after == before, "a load read another batch's staging rows"
+
+
 CORE_STATISTICS = """SELECT stat.relname, rel.reltuples FROM pg_stat_user_tables AS stat
                       JOIN pg_class AS rel ON rel.oid = stat.relid WHERE stat.schemaname = 'core'"""
 
