@@ -94,7 +94,10 @@ dossier AS (
            -- dossiers with a qualifying child, hashed once and probed per dossier: an aggregate per
            -- list (bool_or grouped by dossier) cost 0.18 s more on the largest month's 66,192 facts
            -- (medians of 5), and correlated EXISTS hashed every batch's rows in staging instead (a
-           -- backfill's extractions run ahead of its loads, so staging holds many batches).
+           -- backfill's extractions run ahead of its loads, so staging holds many batches). The
+           -- planner hashes a set only if it expects it to fit in hash memory (twice the work_mem
+           -- set above, by default), else it rescans it per dossier: a batch is at most a month
+           -- (tthc.windows), its ordinals a few MB.
            c.ordinal IN (SELECT f.ordinal FROM staging.dossier_fee AS f
                          WHERE f.batch_id = %(batch_id)s AND f.amount > 0)                  AS positive_fee,
            c.ordinal IN (SELECT r.ordinal FROM staging.dossier_result AS r
