@@ -131,7 +131,7 @@ def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(pr
             pipeline_env(server, dsn):
         load_reference()
         extract_and_load(WINDOW)
-        source = {text_or_none(r["MaHoSo"]): r for r in server.store.dossiers if text_or_none(r.get("MaHoSo"))}
+        source = {code: r for r in server.store.dossiers if (code := text_or_none(r.get("MaHoSo")))}
 
     def items(record: dict, source_list: str) -> list[dict]:
         return record.get(source_list) or []
