@@ -156,6 +156,25 @@ def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(pr
     assert len({row[5] for row in facts}) > 1
 
 
+def test_a_batch_hands_out_its_new_dossier_ids_in_its_own_order(province, make_database, pseudonym_key):
+    """The merge inserts the facts and their child lists in staging's order, which is the batch's order,
+    without sorting them (core/merge_dossier.sql): that only reaches the keys in order if the new ids
+    follow the ordinals."""
+    dsn = make_database("id_order")
+    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
+            pipeline_env(server, dsn):
+        load_reference()
+        batch_ids = extract_and_load(WINDOW)
+    for batch_id in batch_ids:
+        facts = fetch(dsn, """SELECT fact.dossier_id, record.ordinal
+                              FROM core.fact_dossier AS fact
+                              JOIN raw.record AS record ON record.batch_id = fact.batch_id
+                                                       AND record.record_key = fact.ma_ho_so
+                              WHERE fact.batch_id = %s""", (batch_id,))
+        assert len(facts) > 500 and len({ordinal for _, ordinal in facts}) == len(facts), batch_id
+        assert sorted(facts) == sorted(facts, key=lambda fact: fact[1]), batch_id
+
+
 def _iso(value: str) -> str:
     from simulator.store import parse_source_instant
 
