@@ -132,8 +132,10 @@ def load_batch(batch_id: int, *, dsn: str) -> LoadAudit:
             # Fresh statistics: staging was just refilled and the rule queries join it. The plans
             # need row counts and the batches' shares, not fine histograms: a sample of 3,000 rows
             # a table instead of 30,000 (measured on a 66,524-dossier batch: 0.13 s instead of
-            # 1.7 s, with the same plans and timings of the rule queries and the merge).
-            staged_in = staging.partitions(batch_id) if entity.staged_in_batch_partitions else entity.staging_tables
+            # 1.7 s, with the same plans and timings of the rule queries and the merge). The lists
+            # only the merge reads go without: 0.035 s of that batch's 0.085 s, the same plans.
+            staged_in = (staging.rule_read_partitions(batch_id) if entity.staged_in_batch_partitions
+                         else entity.staging_tables)
             warehouse.analyze(conn, staged_in, lock=f"tthc.analyze.{entity.name}",
                               statistics_target=10)
             clock.lap("stage")

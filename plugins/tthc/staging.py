@@ -317,9 +317,15 @@ def batch_table(table: str, batch_id: int) -> str:
     return f"staging.{table}_b{int(batch_id)}"
 
 
-def partitions(batch_id: int) -> tuple[str, ...]:
-    """The batch's partitions, one per staging table of dossiers."""
-    return tuple(batch_table(table, batch_id) for table in LAYOUT)
+# The staged lists that only the merge reads, each whole, in a hash join with the batch's changed
+# dossiers (core/merge_dossier.sql): no rule looks them up (tests/tthc/test_staging.py holds the
+# suites to that), so they have no index (086_staging_child_indexes.sql) and no statistics.
+MERGE_ONLY_TABLES = frozenset({"dossier_document", "dossier_result", "dossier_step"})
+
+
+def rule_read_partitions(batch_id: int) -> tuple[str, ...]:
+    """The batch's partitions that the staging rules read: the ones whose statistics their plans need."""
+    return tuple(batch_table(table, batch_id) for table in LAYOUT if table not in MERGE_ONLY_TABLES)
 
 
 def open_batch(conn: psycopg.Connection, batch_id: int) -> None:

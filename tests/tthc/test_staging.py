@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import re
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from pipeline_support import source_connection_json, warehouse_connection_json
 from simulator import defects
 from simulator.generator import SimulationConfig, build_province
 from simulator.server import run_in_thread
-from tthc import staging, tasks, warehouse
+from tthc import PROJECT_ROOT, staging, tasks, warehouse
 from tthc.windows import Window, parse_moment
 
 # Values as they come in a record: well formed, every shape the contract allows, the simulator's
@@ -102,6 +103,23 @@ def test_python_and_sql_agree_on_the_staging_tables_and_their_partitions(dsn):
                 list(columns), [{"timestamptz": "timestamp with time zone"}.get(t, t) for t in types]), table
             assert staging.batch_table(table, 73) == conn.execute(
                 "SELECT 'staging.' || staging.dossier_partition(%s, 73)", (table,)).fetchone()[0]
+
+
+def test_the_lists_staged_without_statistics_or_indexes_are_read_by_no_rule(dsn):
+    """The load analyzes only the partitions the rules read, and the other lists have no index
+    (tthc.staging.MERGE_ONLY_TABLES): a rule reading one of them would plan blind."""
+    rule_sources = [*(PROJECT_ROOT / "expectations").glob("*.json"), *(PROJECT_ROOT / "include/sql/quality").glob("*.sql"),
+                    *(PROJECT_ROOT / "plugins/tthc/quality").glob("*.py")]
+    read = {table for source in rule_sources for table in STAGING_TABLES
+            if re.search(rf"\bstaging\.{table}\b", source.read_text(encoding="utf-8"))}
+    assert read == set(STAGING_TABLES) - staging.MERGE_ONLY_TABLES
+    assert staging.rule_read_partitions(7) == tuple(staging.batch_table(table, 7) for table in STAGING_TABLES
+                                                    if table in read)
+    with psycopg.connect(dsn) as conn:
+        indexed = {row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_indexes WHERE schemaname = 'staging' AND tablename = ANY(%s)",
+            (list(STAGING_TABLES),))}
+    assert indexed == read
 
 
 def staged_rows(dsn: str, batch_id: int) -> dict[str, list[tuple]]:

@@ -184,8 +184,10 @@ WHERE c.is_deleted = 0;
 
 -- What the loader reports: how many dossiers changed, and the units whose figures they move
 -- (a dossier that changed unit moves the figures of both).
+-- (Two scans under a UNION, hashed: an unnest per dossier cost 0.05 s on the largest month.)
 SELECT count(*) AS changed,
-       ARRAY(SELECT DISTINCT code FROM changed_dossier AS c,
-                    unnest(ARRAY[c.competent_unit_code, c.previous_unit_code]) AS code
-             WHERE code IS NOT NULL ORDER BY code) AS units
+       ARRAY(SELECT competent_unit_code FROM changed_dossier WHERE competent_unit_code IS NOT NULL
+             UNION
+             SELECT previous_unit_code FROM changed_dossier WHERE previous_unit_code IS NOT NULL
+             ORDER BY 1) AS units
 FROM changed_dossier;
