@@ -86,9 +86,12 @@ def parse_int(value: Any) -> int | None:
     return int(text) if _INT.fullmatch(text) else None
 
 
-def parse_numeric(value: Any) -> Decimal | None:
+def parse_numeric(value: Any) -> int | Decimal | None:
+    # A whole number sent as a JSON number stays an int: the same value in a numeric column, which
+    # psycopg's COPY writes twice as fast as a Decimal (the 32,043 fees of the largest month:
+    # 0.021 s of client CPU instead of 0.047 s).
     if type(value) is int:
-        return Decimal(value)
+        return value
     text = source_text(value)
     if text is None:
         return None

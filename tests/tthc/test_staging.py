@@ -11,6 +11,7 @@ import re
 import secrets
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import orjson
 import psycopg
@@ -73,7 +74,17 @@ def test_whole_numbers_read_as_the_sql_function_reads_them(dsn):
 
 
 def test_amounts_read_as_the_sql_function_reads_them(dsn):
-    assert [staging.parse_numeric(v) for v in NUMERICS] == sql_reading(dsn, "parse_source_numeric", NUMERICS)
+    """Python gives a whole JSON number as an int and the rest as a Decimal; the staging COPY writes
+    either into the numeric column, and what lands is what SQL reads."""
+    readings = [staging.parse_numeric(v) for v in NUMERICS]
+    in_sql = sql_reading(dsn, "parse_source_numeric", NUMERICS)
+    assert readings == in_sql
+    assert {type(r) for r in readings} == {int, Decimal, type(None)}
+    with psycopg.connect(dsn) as conn:
+        conn.execute("CREATE TEMP TABLE landed (ordinal integer, amount numeric)")
+        warehouse.copy_rows(conn, "landed", ("ordinal", "amount"), enumerate(readings),
+                            types=("integer", staging.COPY_TYPES["dossier_fee"][staging.LAYOUT["dossier_fee"][0].index("amount")]))
+        assert [amount for _, amount in conn.execute("SELECT * FROM landed ORDER BY ordinal")] == in_sql
 
 
 def test_text_is_trimmed_of_spaces_and_blank_is_null(dsn):
