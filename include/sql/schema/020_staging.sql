@@ -69,9 +69,6 @@ CREATE TABLE IF NOT EXISTS staging.dossier (
     PRIMARY KEY (batch_id, ordinal)
 ) PARTITION BY LIST (batch_id);
 
--- The uniqueness rule looks up every staged code among the others.
-CREATE INDEX IF NOT EXISTS dossier_code_idx ON staging.dossier (dossier_code, source_updated_at);
-
 CREATE TABLE IF NOT EXISTS staging.dossier_document (
     batch_id bigint NOT NULL, ordinal integer NOT NULL, position integer, component_code text, file_name text,
     is_digitized integer, is_reused integer, from_citizen_store integer
