@@ -121,17 +121,24 @@ def test_faults_change_nothing_in_core_or_the_indicators(province, make_database
     assert fetch(faulty_dsn, indicator_query) == fetch(clean_dsn, indicator_query)
 
 
-def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(province, make_database,
-                                                                             pseudonym_key):
-    """The figures the merge derives from a dossier's child lists, for every dossier loaded, against
-    the lists the simulator served (the typer's readings of the values, the definitions of
-    indicators.md: a fee line above zero, a result with a file, a reused or citizen-store document)."""
-    dsn = make_database("flags")
+@pytest.fixture(scope="module")
+def window_loaded(province, make_database, pseudonym_key) -> tuple[str, list[int], dict[str, dict]]:
+    """WINDOW extracted and loaded once into a fresh warehouse, for the tests that only read it: the
+    warehouse, its batch ids, and the simulator's dossiers by code."""
+    dsn = make_database("window_loaded")
     with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
             pipeline_env(server, dsn):
         load_reference()
-        extract_and_load(WINDOW)
+        batch_ids = extract_and_load(WINDOW)
         source = {code: r for r in server.store.dossiers if (code := text_or_none(r.get("MaHoSo")))}
+    return dsn, batch_ids, source
+
+
+def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(window_loaded):
+    """The figures the merge derives from a dossier's child lists, for every dossier loaded, against
+    the lists the simulator served (the typer's readings of the values, the definitions of
+    indicators.md: a fee line above zero, a result with a file, a reused or citizen-store document)."""
+    dsn, _, source = window_loaded
 
     def items(record: dict, source_list: str) -> list[dict]:
         return record.get(source_list) or []
@@ -156,15 +163,11 @@ def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(pr
     assert len({row[5] for row in facts}) > 1
 
 
-def test_a_batch_hands_out_its_new_dossier_ids_in_its_own_order(province, make_database, pseudonym_key):
+def test_a_batch_hands_out_its_new_dossier_ids_in_its_own_order(window_loaded):
     """The merge inserts the facts and their child lists in staging's order, which is the batch's order,
     without sorting them (core/merge_dossier.sql): that only reaches the keys in order if the new ids
     follow the ordinals."""
-    dsn = make_database("id_order")
-    with run_in_thread(province, client_id="t", client_secret=secrets.token_urlsafe(12)) as server, \
-            pipeline_env(server, dsn):
-        load_reference()
-        batch_ids = extract_and_load(WINDOW)
+    dsn, batch_ids, _ = window_loaded
     for batch_id in batch_ids:
         facts = fetch(dsn, """SELECT fact.dossier_id, record.ordinal
                               FROM core.fact_dossier AS fact
