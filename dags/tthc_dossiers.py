@@ -7,9 +7,9 @@ from datetime import datetime
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS
 from tthc.dag_parts import windowed_extract_and_load
-from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Dossiers (hồ sơ TTHC), hourly
@@ -40,7 +40,38 @@ DOC = """
 `airflow backfill create --dag-id tthc_dossiers --from-date ... --to-date ...`. Every load is
 idempotent: re-running a window changes nothing.
 
-**When it fails**: the log names the endpoint and window. Quarantined records:
+#### When it fails
+
+The alert (e-mail `smtp_default`, webhook `tthc_alert_webhook`) comes once, after the last retry,
+and names the task, the window, the units, the record counts and where to look; the task log says
+the same and more (the log file's path is in the alert).
+
+* **extract_dossiers** (retried twice): the source did not answer or refused us. A
+  `ConfigurationError` names a missing or malformed connection (`tthc_source`, `tthc_warehouse`,
+  `tthc_pseudonym`); `SourceAuthError` means the client id/secret of `tthc_source` are wrong or
+  revoked; `SourceUnavailableError` that the API stayed down through the client's retries. Months
+  extracted before the failing one stay landed. Fix the cause, then clear the failed task: it
+  extracts its month again into a new batch.
+* **load_dossiers, batch rejected** (`BatchRejectedError`, not retried: the verdict would not
+  change): a batch rule found the batch as a whole suspect (too many quarantined records, a volume
+  far from usual, a unit that stopped sending, a column that became empty), so nothing of it
+  reached `core`. Read the rules and counts in the alert, the Data Docs page it links
+  (`.airflow/data_docs/index.html`) and
+  `SELECT batch_id, status_reason FROM raw.batch WHERE status = 'rejected' ORDER BY batch_id DESC`,
+  `SELECT * FROM quality.batch_rule_result WHERE batch_id = <id>`. If the source sent bad data, have
+  it corrected and trigger the window again; if the batch is right and a threshold is wrong, change
+  `include/reference/quality_thresholds.json` (or env `TTHC_QUALITY_THRESHOLDS`) and clear the load.
+* **load_dossiers, core invariants broken** (`CoreInvariantError`, not retried): the merge wrote
+  something `expectations/dossier.core.json` forbids: a bug in `include/sql/core/`, not a data
+  defect. The Data Docs page names the rule and rows; fix the SQL, then clear the load.
+* **load_dossiers, other errors** (a lost connection, a lock timeout, an audit that does not balance,
+  `extracted != loaded + quarantined` in `quality.run_audit`): retried twice; after that, read the
+  log and clear the task once the warehouse is healthy.
+
+Re-running is always safe: clearing a load loads the same batch again (typed again from `raw` if
+its staging partitions are gone), and triggering the DAG with conf `{"start": ..., "end": ...}`
+for the window extracts and loads it again; neither writes anything a first run already wrote.
+Records set aside by the record rules are not failures (the rest of the batch loads):
 `SELECT rule, count(*) FROM quality.quarantine WHERE resolved_at IS NULL GROUP BY 1`.
 """
 
@@ -51,14 +82,13 @@ idempotent: re-running a window changes nothing.
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=4,
-    tags=["tthc", "dossiers"],
+    tags=dag_policy.tags("dossiers"),
     doc_md=DOC,
     params={
         "start": Param(None, type=["null", "string"], description="window start (ISO date/time, local time)"),
         "end": Param(None, type=["null", "string"], description="window end, exclusive"),
     },
-    # One alert per failure, after the last retry (no on_retry_callback on purpose).
-    default_args={"retries": 2, "on_failure_callback": [failure_notifier()]},
+    default_args=dag_policy.default_args(retries=2),
 )
 def tthc_dossiers():
     @task

@@ -7,9 +7,9 @@ from datetime import datetime
 from airflow.sdk import Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from tthc import dag_policy
 from tthc.assets import CORE_FEEDBACK
 from tthc.dag_parts import windowed_extract_and_load
-from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Citizen feedback (phản ánh, kiến nghị), hourly
@@ -18,6 +18,26 @@ Same path as `tthc_dossiers`, for `/api/v1/phananh` into `core.fact_feedback`, c
 `expectations/feedback.staging.json`. Feeds the PAKN indicators (`PAKN_ON_TIME`,
 `PAKN_SATISFACTION`) and dossier satisfaction. Trigger with conf `{"start": ..., "end": ...}` for
 any window; re-runs are idempotent.
+
+#### When it fails
+
+The tasks, errors and remedies are those of `tthc_dossiers` (see its "When it fails"), for
+feedback: the alert names the task (`extract_feedback` or `load_feedback`), the window and the
+counts; the task log has the rest.
+
+* **extract_feedback** (retried twice): the source or a connection (`tthc_source`,
+  `tthc_warehouse`, `tthc_pseudonym`); fix it and clear the task: it extracts its month again.
+* **load_feedback, batch rejected** (not retried): a batch rule stopped the batch before `core`.
+  Read the alert's rules and its Data Docs page (`.airflow/data_docs/index.html`),
+  `SELECT batch_id, status_reason FROM raw.batch WHERE entity = 'feedback' AND status = 'rejected'`.
+  Bad data: have the source fix it and trigger the window again; a wrong threshold: change
+  `include/reference/quality_thresholds.json` and clear the load.
+* **load_feedback, core invariants broken** (not retried): a bug in
+  `include/sql/core/merge_feedback.sql` against `expectations/feedback.core.json`; fix it, clear
+  the load.
+
+Clearing a task or triggering the same window with conf `{"start": ..., "end": ...}` is always
+safe: nothing already loaded is written twice.
 """
 
 
@@ -27,14 +47,13 @@ any window; re-runs are idempotent.
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=2,
-    tags=["tthc", "feedback"],
+    tags=dag_policy.tags("feedback"),
     doc_md=DOC,
     params={
         "start": Param(None, type=["null", "string"], description="window start (ISO date/time, local time)"),
         "end": Param(None, type=["null", "string"], description="window end, exclusive"),
     },
-    # One alert per failure, after the last retry (no on_retry_callback on purpose).
-    default_args={"retries": 2, "on_failure_callback": [failure_notifier()]},
+    default_args=dag_policy.default_args(retries=2),
 )
 def tthc_feedback():
     windowed_extract_and_load("feedback", "feedback", CORE_FEEDBACK)

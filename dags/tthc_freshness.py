@@ -7,7 +7,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tthc.quality.alerts import failure_notifier
+from tthc import dag_policy
 
 DOC = """
 ### Freshness (hourly)
@@ -24,6 +24,17 @@ covered yet (`quality.unrefreshed_batch`). When the oldest has waited longer tha
 next load's) covers every waiting batch, or trigger it with conf `{"start": ..., "end": ...}`.
 
 Conf `{"now": "..."}` checks as of another moment (tests, replays).
+
+#### When it fails
+
+A stale warehouse does **not** fail these tasks: it sends the freshness alerts above and the run
+stays green. A task fails (and alerts once, after its retry) only when it cannot check: the
+warehouse is unreachable or not configured (`ConfigurationError` names the connection
+`tthc_warehouse`), or a table or view it reads is missing (`core.fact_dossier`, `core.dim_date`,
+`quality.unrefreshed_batch`: the warehouse was not migrated; any run of `tthc_reference` or
+`tthc_dossiers` migrates it). Read the task log, fix the connection or the server, then clear the
+failed task or wait for the next hourly run: the checks only read, apart from remembering the
+alerts they sent, so a re-run never alerts twice about the same silence.
 """
 
 
@@ -33,27 +44,23 @@ Conf `{"now": "..."}` checks as of another moment (tests, replays).
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=1,
-    tags=["tthc", "quality"],
+    tags=dag_policy.tags("quality"),
     doc_md=DOC,
     params={"now": Param(None, type=["null", "string"], description="check as of (ISO date/time, local time)")},
-    default_args={"retries": 1, "on_failure_callback": [failure_notifier()]},
+    default_args=dag_policy.default_args(retries=1),
 )
 def tthc_freshness():
     @task
     def check_freshness() -> dict:
-        from tthc import warehouse
-        from tthc.quality.freshness import check_freshness, checked_at
+        from tthc.tasks import check_freshness
 
-        as_of = checked_at(get_current_context()["params"].get("now"))
-        return check_freshness(warehouse.warehouse_conninfo(), as_of)
+        return check_freshness(get_current_context()["params"].get("now"))
 
     @task
     def check_mart_freshness() -> dict:
-        from tthc import warehouse
-        from tthc.quality.freshness import check_mart_freshness, checked_at
+        from tthc.tasks import check_mart_freshness
 
-        as_of = checked_at(get_current_context()["params"].get("now"))
-        return check_mart_freshness(warehouse.warehouse_conninfo(), as_of)
+        return check_mart_freshness(get_current_context()["params"].get("now"))
 
     check_freshness()
     check_mart_freshness()

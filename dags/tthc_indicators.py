@@ -6,8 +6,8 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS, CORE_FEEDBACK, MART_INDICATORS
-from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Indicators (mart)
@@ -21,6 +21,23 @@ Manual run / full rebuild of any range: conf `{"start": "2023-01-01", "end": "20
 
 Writes `mart.indicator_value` (definitions: `indicators.md`, SQL: `include/sql/marts/`) in one
 transaction per refresh: BI readers never see a half-written period.
+
+#### When it fails
+
+* **refresh_indicators** (retried once): nothing of a failed refresh is written, the mart keeps the
+  figures of the last good one. `nothing to refresh` means a run with neither a conf window nor an
+  asset event carrying one (a manual trigger without conf: give `{"start": ..., "end": ...}`).
+  Other errors (the warehouse unreachable, `ConfigurationError` for `tthc_warehouse`, an SQL error
+  in `include/sql/marts/`) are in the task log. The batches the failed run would have covered stay
+  in `quality.unrefreshed_batch`; the next asset-triggered run covers them, or trigger the DAG
+  with conf spanning their windows. `tthc_freshness` alerts when they wait too long.
+* **check_mart** (`MartInvariantError`, not retried: the verdict would not change): what the
+  refresh wrote breaks an invariant of `expectations/mart.json` (a bug in the mart SQL, or in
+  `core` upstream). The alert lists the rules and rows and links the Data Docs page
+  (`.airflow/data_docs/index.html`); the result is also in
+  `SELECT results FROM quality.validation_result WHERE stage = 'mart' ORDER BY validation_id DESC LIMIT 1`.
+  Fix the SQL, then trigger the DAG with conf for the affected range: a refresh recomputes its
+  periods from `core` whole, so re-running it is always safe.
 """
 
 
@@ -34,34 +51,28 @@ transaction per refresh: BI readers never see a half-written period.
     # within milliseconds of each other. Refreshes still run one at a time: the refresh takes a
     # transaction-level advisory lock (include/sql/marts/refresh_scope.sql).
     max_active_runs=4,
-    tags=["tthc", "indicators", "mart"],
+    tags=dag_policy.tags("indicators", "mart"),
     doc_md=DOC,
     params={
         "start": Param(None, type=["null", "string"], description="first day to refresh (ISO date)"),
         "end": Param(None, type=["null", "string"], description="day after the last one to refresh"),
     },
-    # One alert per failure, after the last retry (no on_retry_callback on purpose).
-    default_args={"retries": 1, "on_failure_callback": [failure_notifier()]},
+    default_args=dag_policy.default_args(retries=1),
 )
 def tthc_indicators():
     @task(outlets=[MART_INDICATORS])
     def refresh_indicators() -> int:
-        from tthc.tasks import refresh_indicators
-        from tthc.windows import refresh_range
+        from tthc.tasks import refresh_indicators_for
 
         context = get_current_context()
-        first, last_exclusive = refresh_range(context["params"], context.get("triggering_asset_events") or {})
-        # An event-driven run also covers loaded batches whose own event was lost (mart.refreshed_batch).
-        by_conf = bool(context["params"].get("start") and context["params"].get("end"))
-        return refresh_indicators(first, last_exclusive, include_pending=not by_conf)
+        return refresh_indicators_for(context["params"], context.get("triggering_asset_events") or {})
 
     @task  # a broken invariant raises AirflowFailException: no retry, one alert
     def check_mart() -> dict:
         """The invariants of expectations/mart.json on what the refresh wrote; a break fails and alerts."""
-        from tthc import warehouse
-        from tthc.quality.mart import check_mart
+        from tthc.tasks import check_mart
 
-        return check_mart(warehouse.warehouse_conninfo())
+        return check_mart()
 
     refresh_indicators() >> check_mart()
 

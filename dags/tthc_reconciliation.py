@@ -6,8 +6,8 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from tthc import dag_policy
 from tthc.assets import SOURCE_POOL
-from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Reconciliation with the source's counts, daily
@@ -17,10 +17,19 @@ source counts them) for the last `days` days and compares it with the warehouse:
 `core.fact_dossier` **plus** records still in `quality.quarantine` (the source counts those too).
 Every comparison is kept in `quality.reconciliation`.
 
-The task **fails** (and so alerts) when a unit-day differs by more than `max_share` of the source's
-count (default 1%) and more than `max_absolute` dossiers (default 0). The log lists the unit-days.
-Usual causes: a window not extracted yet (run `tthc_dossiers` for it), a load that failed, records
-quarantined without a key. Re-run after fixing: the check only reads.
+#### When it fails
+
+The task **fails** (and, after its one retry, alerts) when a unit-day differs by more than `max_share` of the source's
+count (default 1%) and more than `max_absolute` dossiers (default 0): `ReconciliationError`, whose
+message (in the alert and the task log) lists the unit-days with both counts; the disagreements are
+`SELECT * FROM quality.reconciliation WHERE NOT within_tolerance ORDER BY checked_at DESC, day`.
+Usual causes: a window not extracted yet (run `tthc_dossiers` for it), a load that failed or a
+batch that was rejected (`SELECT * FROM raw.batch WHERE status <> 'loaded' ORDER BY batch_id DESC`),
+records quarantined without a key. It also fails when it cannot compare: the
+source or the warehouse unreachable, or a connection (`tthc_source`, `tthc_warehouse`) missing
+(`ConfigurationError`). Re-run after fixing (clear the task, or trigger with conf `days` / `end`
+for the days concerned): the check only reads the source and the warehouse and adds one more row
+per unit-day to `quality.reconciliation`.
 """
 
 
@@ -30,7 +39,7 @@ quarantined without a key. Re-run after fixing: the check only reads.
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=1,
-    tags=["tthc", "quality"],
+    tags=dag_policy.tags("quality"),
     doc_md=DOC,
     params={
         "days": Param(7, type="integer", minimum=1, description="how many past days to compare"),
@@ -38,8 +47,8 @@ quarantined without a key. Re-run after fixing: the check only reads.
         "max_share": Param(0.01, type="number", minimum=0),
         "max_absolute": Param(0, type="integer", minimum=0),
     },
-    # One alert per failure, after the last retry: it lists the unit-days that disagree.
-    default_args={"retries": 1, "on_failure_callback": [failure_notifier()]},
+    # The alert of a disagreement lists the unit-days that disagree.
+    default_args=dag_policy.default_args(retries=1),
 )
 def tthc_reconciliation():
     @task(pool=SOURCE_POOL)

@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from airflow.sdk import dag, get_current_context, task
 
+from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS, CORE_REFERENCE, SOURCE_POOL
-from tthc.quality.alerts import failure_notifier
 
 DOC = """
 ### Reference data (units, procedures, calendar)
@@ -21,8 +21,33 @@ Loads the **unit tree** (`/api/v1/donvi`, SCD-2 in `core.dim_unit`, with the 202
 * Each list lands in `raw` as one batch, passes its suite (`expectations/unit.staging.json`,
   `expectations/procedure.staging.json`), and only then reaches `core`.
 * Dossiers waiting in `quality.quarantine` for an unknown unit or procedure are retried after it.
-* If it fails: read the task log; a `ConfigurationError` means a connection (`tthc_source`,
-  `tthc_warehouse`, `tthc_pseudonym`) is missing; the books are in `quality.run_audit`.
+
+#### When it fails
+
+Read the alert (once, after the last retry: task, counts, where to look) and the task log. A
+`ConfigurationError` means a connection (`tthc_source`, `tthc_warehouse`, `tthc_pseudonym`) is
+missing or malformed; the books of every load are in `quality.run_audit`.
+
+* **migrate_warehouse**: a schema file of `include/sql/schema/` did not apply (the log has the
+  file and the SQL error); nothing else runs until it does. Fix it, then clear the task.
+* **extract_units / extract_procedures** (retried twice): the source did not answer or refused the
+  credentials of `tthc_source` (`SourceAuthError`, `SourceUnavailableError`). Clear the task once
+  the source is back.
+* **load_reference, batch rejected** (not retried): a batch rule stopped the list before `core`
+  (too many of its records quarantined, a count far from the usual, a column that became empty);
+  the dimensions keep yesterday's state. The alert names the rules and links the Data Docs page
+  (`.airflow/data_docs/index.html`); `SELECT batch_id, entity, status_reason FROM raw.batch WHERE
+  status = 'rejected' ORDER BY batch_id DESC`. Have the source fix the list, or, if the list is
+  right, change `include/reference/quality_thresholds.json`, then clear the task.
+* **load_calendar**: `include/reference/calendar_overrides.csv` could not be read or
+  `include/sql/core/merge_calendar.sql` failed; the log has the error. Fix the file and clear the
+  task: the merge writes only the days that changed.
+* **retry_waiting**: the waiting dossiers' retry batch failed to load, like a dossier load (see
+  `tthc_dossiers`, "When it fails"); its quarantine rows stay open and the next run retries them.
+  "Skipped" is not a failure: nothing was waiting.
+
+Re-running is always safe: trigger the DAG again (the lists are taken whole and merged, so a run
+that changes nothing writes nothing) or clear the failed task.
 """
 
 
@@ -32,10 +57,9 @@ Loads the **unit tree** (`/api/v1/donvi`, SCD-2 in `core.dim_unit`, with the 202
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=1,
-    tags=["tthc", "reference"],
+    tags=dag_policy.tags("reference"),
     doc_md=DOC,
-    # One alert per failure, after the last retry (no on_retry_callback on purpose).
-    default_args={"retries": 2, "on_failure_callback": [failure_notifier()]},
+    default_args=dag_policy.default_args(retries=2),
 )
 def tthc_reference():
     @task
@@ -69,24 +93,23 @@ def tthc_reference():
 
         return load_calendar(*calendar_span(date.today()))
 
-    migrated = migrate_warehouse()
-    units, procedures = extract_units(), extract_procedures()
-    migrated >> [units, procedures]
-    migrated >> load_calendar()
     @task(outlets=[CORE_DOSSIERS])
     def retry_waiting() -> dict:
         """Dossiers quarantined for a unit or procedure that is known now: loaded through the normal path."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from tthc import warehouse
-        from tthc.quality.retry import retry_waiting
+        from tthc.tasks import retry_waiting
 
-        audit = retry_waiting(warehouse.warehouse_conninfo())
+        audit = retry_waiting()
         if audit is None:  # skipped: no asset event, so no indicator refresh for nothing
             raise AirflowSkipException("no quarantined record waits for reference data that is known now")
         get_current_context()["outlet_events"][CORE_DOSSIERS].extra = audit
         return audit
 
+    migrated = migrate_warehouse()
+    units, procedures = extract_units(), extract_procedures()
+    migrated >> [units, procedures]
+    migrated >> load_calendar()
     load_reference(units, procedures) >> retry_waiting()
 
 

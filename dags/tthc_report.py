@@ -6,7 +6,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tthc.quality.alerts import failure_notifier
+from tthc import dag_policy
 
 DOC = """
 ### Báo cáo đơn vị (unit report)
@@ -21,6 +21,22 @@ Reads the warehouse's **mart** schema only.
 * **mail_to**: comma-separated addresses; sent through the SMTP connection `smtp_default`. No
   address or no connection: the mail task is skipped, the files are still written.
 * Sections whose mart tables are not there yet say so ("Chưa có dữ liệu") instead of failing.
+
+#### When it fails
+
+An empty or unknown unit does not fail the run: its report says "Chưa có dữ liệu" where figures
+are missing, so check `unit_code` and that `tthc_indicators` has refreshed the period.
+
+* **render_report** (retried once): `unknown period` means `period` is not one of the forms above;
+  `ConfigurationError` that the connection `tthc_warehouse` is missing; a permission error that
+  the report folder (`output/reports/`, env `TTHC_REPORT_DIR`) is not writable. A missing PDF with
+  an HTML written is not a failure: the log says WeasyPrint or Pango is not installed.
+* **mail_report** (retried once): the SMTP server of `smtp_default` refused or did not answer
+  (the log has its reply). The files are already written: send them by hand, or fix the
+  connection and clear the task.
+
+Re-run by triggering the DAG again with the same conf (or clearing the failed task): the files are
+written again from the mart, which the report only reads.
 """
 
 
@@ -30,7 +46,7 @@ Reads the warehouse's **mart** schema only.
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=2,
-    tags=["tthc", "report", "mart"],
+    tags=dag_policy.tags("report", "mart"),
     doc_md=DOC,
     params={
         "unit_code": Param("H35.112", type="string", description="unit code (MaDonVi), e.g. H35.112 = Nậm Nhùn"),
@@ -38,36 +54,26 @@ Reads the warehouse's **mart** schema only.
                         description="2023, 2024-H1, 2024-Q2 or 2024-03"),
         "mail_to": Param(None, type=["null", "string"], description="comma-separated recipients (optional)"),
     },
-    default_args={"retries": 1, "on_failure_callback": [failure_notifier()]},
+    default_args=dag_policy.default_args(retries=1),
 )
 def tthc_report():
     @task
     def render_report() -> dict[str, str]:
-        from tthc import warehouse
-        from tthc.report import load_report_data, parse_period, write_report
+        from tthc.tasks import render_report
 
         params = get_current_context()["params"]
-        with warehouse.connect() as conn:
-            data = load_report_data(conn, params["unit_code"].strip(), parse_period(params["period"]))
-        return {kind: str(path) for kind, path in write_report(data).items()}
+        return render_report(params["unit_code"], params["period"])
 
     @task
     def mail_report(paths: dict[str, str]) -> bool:
-        from pathlib import Path
-
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from tthc.report.mail import send_report
-        from tthc.settings import SMTP_CONN_ID, get_connection
+        from tthc.tasks import mail_report, report_not_mailed_because
 
         params = get_current_context()["params"]
-        recipients = [r for r in (params.get("mail_to") or "").split(",") if r.strip()]
-        if not recipients:
-            raise AirflowSkipException("no mail_to given")
-        if get_connection(SMTP_CONN_ID, required=False) is None:
-            raise AirflowSkipException(f"no {SMTP_CONN_ID} connection")
-        subject = f"Báo cáo TTHC {params['unit_code']} {params['period']}"
-        return send_report(recipients, subject, {kind: Path(p) for kind, p in paths.items()})
+        if reason := report_not_mailed_because(params.get("mail_to")):
+            raise AirflowSkipException(reason)
+        return mail_report(paths, params["unit_code"], params["period"], params["mail_to"])
 
     mail_report(render_report())
 

@@ -1,7 +1,8 @@
 """Task wiring shared by the windowed DAGs (dossiers, feedback), written once.
 
 Called inside a ``@dag`` function: it adds the three steps of a windowed load and returns the
-planning task, so the DAG can put its own tasks upstream.
+planning task, so the DAG can put its own tasks upstream. Like the DAG files, it only hands
+Airflow's context to ``tthc.tasks`` and its results back.
 """
 
 from __future__ import annotations
@@ -23,14 +24,10 @@ def windowed_extract_and_load(entity: str, label: str, asset: Asset):
 
     @task
     def plan_windows() -> list[dict[str, str]]:
-        from tthc.tasks import lookback, plan_windows
-        from tthc.windows import extraction_window
+        from tthc.tasks import run_windows
 
         context = get_current_context()
-        window = extraction_window(
-            context["params"], context.get("data_interval_start"), context.get("data_interval_end"), lookback()
-        )
-        return plan_windows(window)
+        return run_windows(context["params"], context.get("data_interval_start"), context.get("data_interval_end"))
 
     @task(task_id=f"extract_{label}", pool=SOURCE_POOL)
     def extract_window(window: dict[str, str]) -> int:

@@ -6,7 +6,9 @@ Heavy imports happen inside the functions so that parsing a DAG file stays cheap
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from tthc import indicators, warehouse
 from tthc.entities import ENTITIES
@@ -24,6 +26,15 @@ def plan_windows(window: Window) -> list[dict[str, str]]:
     """The extraction windows of a run: its window cut at month boundaries, so a backfill of a
     year is twelve independent tasks that more workers finish sooner."""
     return [part.as_dict() for part in window.monthly()]
+
+
+def run_windows(params: Mapping[str, Any], data_interval_start: datetime | None,
+                data_interval_end: datetime | None) -> list[dict[str, str]]:
+    """The extraction windows of one DAG run: the window of its conf, else its data interval
+    widened by the source's lookback (``tthc_source`` extra), cut at month boundaries."""
+    from tthc.windows import extraction_window
+
+    return plan_windows(extraction_window(params, data_interval_start, data_interval_end, lookback()))
 
 
 def extract(entity_name: str, window: dict[str, str] | None = None, airflow_run_id: str | None = None) -> int:
@@ -81,6 +92,25 @@ def refresh_indicators(first: date, last_exclusive: date, include_pending: bool 
         return indicators.refresh(conn, first, last_exclusive, include_pending=include_pending)
 
 
+def refresh_indicators_for(params: Mapping[str, Any], asset_events: Mapping[Any, Any]) -> int:
+    """The refresh of one indicators run: the days of its conf, else those of the windows its
+    triggering asset events name (any objects with the event's ``extra``)."""
+    from tthc.windows import refresh_range
+
+    first, last_exclusive = refresh_range(params, asset_events)
+    # An event-driven run also covers loaded batches whose own event was lost (mart.refreshed_batch).
+    by_conf = bool(params.get("start") and params.get("end"))
+    return refresh_indicators(first, last_exclusive, include_pending=not by_conf)
+
+
+def check_mart() -> dict:
+    """The invariants of expectations/mart.json on what the refresh wrote; a break raises an error
+    that fails the task without retries (the verdict would not change), so its notifier alerts."""
+    from tthc.quality import mart
+
+    return mart.check_mart(warehouse.warehouse_conninfo())
+
+
 def lookback() -> timedelta:
     from tthc.source_client import SourceSettings
 
@@ -99,3 +129,62 @@ def reconcile_with_source(days: int, end: str | None, max_share: float, max_abso
     if result.mismatches:
         raise ReconciliationError(describe(result))
     return {"first_day": str(first_day), "end_day": str(end_day), "unit_days": result.unit_days}
+
+
+def check_freshness(now: str | None = None) -> dict:
+    """Alert (once per silence) when no new dossier has arrived for too long in office hours;
+    ``now`` (ISO, local time) checks as of another moment."""
+    from tthc.quality import freshness
+
+    return freshness.check_freshness(warehouse.warehouse_conninfo(), freshness.checked_at(now))
+
+
+def check_mart_freshness(now: str | None = None) -> dict:
+    """Alert (once per oldest waiting batch) when loaded batches wait too long for an indicator
+    refresh; ``now`` as for ``check_freshness``."""
+    from tthc.quality import freshness
+
+    return freshness.check_mart_freshness(warehouse.warehouse_conninfo(), freshness.checked_at(now))
+
+
+def retry_waiting() -> dict | None:
+    """Dossiers quarantined for a unit or procedure that is known now, loaded through the normal
+    path: the audit of their retry batch, or None when nothing waits."""
+    from tthc.quality import retry
+
+    return retry.retry_waiting(warehouse.warehouse_conninfo())
+
+
+def render_report(unit_code: str, period: str) -> dict[str, str]:
+    """The unit report for ``period`` (2023, 2024-H1, 2024-Q2, 2024-03), written as files: kind
+    (html, pdf) -> path."""
+    from tthc.report import load_report_data, parse_period, write_report
+
+    with warehouse.connect() as conn:
+        data = load_report_data(conn, unit_code.strip(), parse_period(period))
+    return {kind: str(path) for kind, path in write_report(data).items()}
+
+
+def _recipients(mail_to: str | None) -> list[str]:
+    return [r for r in (mail_to or "").split(",") if r.strip()]
+
+
+def report_not_mailed_because(mail_to: str | None) -> str | None:
+    """Why the report will not be mailed (no recipient, no SMTP connection), or None to mail it."""
+    from tthc.settings import SMTP_CONN_ID, get_connection
+
+    if not _recipients(mail_to):
+        return "no mail_to given"
+    if get_connection(SMTP_CONN_ID, required=False) is None:
+        return f"no {SMTP_CONN_ID} connection"
+    return None
+
+
+def mail_report(paths: dict[str, str], unit_code: str, period: str, mail_to: str) -> bool:
+    """Mail the report's files (``render_report``'s paths) to the comma-separated ``mail_to``."""
+    from pathlib import Path
+
+    from tthc.report.mail import send_report
+
+    subject = f"Báo cáo TTHC {unit_code} {period}"
+    return send_report(_recipients(mail_to), subject, {kind: Path(p) for kind, p in paths.items()})
