@@ -88,6 +88,8 @@ class Catalogue:
 
     def describe(self, *, with_rows: bool = False) -> dict[str, Any]:
         description = {
+            # The server's major version: how it renders view and function definitions changes with it.
+            "server_version": int(self.rows("SHOW server_version_num")[0][0]) // 10000,
             "schemas": self.schema_entries(),
             "default_privileges": self.default_privileges(),
             "relations": self.relations(),
