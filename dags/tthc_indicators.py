@@ -19,7 +19,7 @@ months whose dossiers changed and the quarter, half and year around each, recomp
 their months. Several runs may be queued (one per load event); they refresh one at a time.
 Manual run / full rebuild of any range: conf `{"start": "2023-01-01", "end": "2025-01-01"}`.
 
-Writes `mart.indicator_value` (definitions: `indicators.md`, SQL: `include/sql/marts/`) in one
+Writes `mart.indicator_value` (definitions: `docs/indicators.md`, SQL: `include/sql/marts/`) in one
 transaction per refresh: BI readers never see a half-written period.
 
 #### When it fails

@@ -1,4 +1,4 @@
-"""Defects: each kind breaks exactly one record rule of quality.md and no other.
+"""Defects: each kind breaks exactly one record rule of docs/quality-rules.md and no other.
 
 A kind is ``<rule>:<shape>``. ``eligible`` says which dossiers can carry it without breaking a
 second rule (an open dossier for an end date that must not be there, a fee line for a negative

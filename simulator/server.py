@@ -1,4 +1,4 @@
-"""The simulated provincial export API over real HTTP (docs: shared spec source-api.md).
+"""The simulated provincial export API over real HTTP (contract: docs/source-api.md).
 
 OAuth2 client credentials, the ``error_code`` envelope, keyset paging and the faults a real
 provincial deployment shows (5xx, errors inside a 200, 429, slow answers, expiring tokens,

@@ -1,4 +1,4 @@
-"""Ground truth: the indicators of indicators.md computed by the simulator from its own records.
+"""Ground truth: the indicators of docs/indicators.md computed by the simulator from its own records.
 
 Computed on the columnar table (vectorized), over the dossiers as recorded (``MaDonViXuLy``),
 excluding defective records. Periods are half-open: ``period_end`` is the first day after.
@@ -28,7 +28,7 @@ NO_PAKN_FULL = {"PAKN_ON_TIME", "PAKN_SATISFACTION"}
 
 
 def timeliness(t: DossierTable) -> tuple[np.ndarray, np.ndarray]:
-    """(on_time, late) masks over finished dossiers with a promised date, by indicators.md."""
+    """(on_time, late) masks over finished dossiers with a promised date, by docs/indicators.md."""
     answered = (t.supplement_requested != NA) & (t.supplement_received != NA)
     pause = np.where(answered, t.supplement_received - t.supplement_requested, 0).sum(axis=1)
     finished = np.isin(t.status, FINISHED_STATUSES) & (t.end != NA) & (t.due != NA)

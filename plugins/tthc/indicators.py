@@ -7,6 +7,8 @@ quarters, halves and years are then built from the leaf months plus what must be
 (dossiers open at the period's end, distinct procedures, communes, PAKN). Everything runs in one
 transaction: readers see the old rows of a period or the new ones, never half.
 
+Definitions and scoring: docs/indicators.md.
+
 Full rebuild of any range, from a shell (uses ``AIRFLOW_CONN_TTHC_WAREHOUSE``)::
 
     python -m tthc.indicators --start 2023-01-01 --end 2025-01-01

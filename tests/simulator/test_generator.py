@@ -107,7 +107,7 @@ def test_no_event_at_or_after_now(province):
 
 
 def _broken_rules(r, units, procedures):
-    """The record rules of quality.md, as the quality gate will apply them."""
+    """The record rules of docs/quality-rules.md, as the quality gate will apply them."""
     broken = set()
     lists = ("TaiLieuNop", "DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "QuaTrinhXuLy")
     if any(not isinstance(r.get(k), list | None) for k in lists) or any(

@@ -1,4 +1,4 @@
-"""The simulator's HTTP server honours the source contract (source-api.md), over real HTTP."""
+"""The simulator's HTTP server honours the source contract (docs/source-api.md), over real HTTP."""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ def window_loaded(province, make_database, pseudonym_key) -> tuple[str, list[int
 def test_the_facts_read_their_flags_and_supplement_count_off_the_source_lists(window_loaded):
     """The figures the merge derives from a dossier's child lists, for every dossier loaded, against
     the lists the simulator served (the typer's readings of the values, the definitions of
-    indicators.md: a fee line above zero, a result with a file, a reused or citizen-store document)."""
+    docs/indicators.md: a fee line above zero, a result with a file, a reused or citizen-store document)."""
     dsn, _, source = window_loaded
 
     def items(record: dict, source_list: str) -> list[dict]:

@@ -1,5 +1,5 @@
 """The indicator SQL against the simulator's ground truth (simulator/truth.py, an independent
-numpy implementation of indicators.md) for a province loaded through the real pipeline, and the
+numpy implementation of docs/indicators.md) for a province loaded through the real pipeline, and the
 planted figures of docs/architecture.md."""
 
 from __future__ import annotations
