@@ -30,7 +30,8 @@ import orjson
 import psutil
 import psycopg
 
-from tthc import PROJECT_ROOT, devstack, staging, warehouse
+from tthc import PROJECT_ROOT, devstack, warehouse
+from tthc.staging import dossier, partitions
 
 # The simulator's default span (it plants figures in 2023 and the first half of 2024).
 SIM_START, SIM_NOW = date(2022, 12, 1), date(2024, 7, 1)
@@ -196,7 +197,7 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
     bare_dossiers = sum(bare["result"])
     if bare_dossiers != dossiers:  # a floor over other dossiers would make the share meaningless
         raise RuntimeError(f"the bare run landed {bare_dossiers} dossiers, the pipeline extracted {dossiers}")
-    from tthc.load import GATE_STEPS
+    from bench.quality_gate import GATE_STEPS
 
     steps: dict[str, float] = {}
     for audit in load["result"]:
@@ -285,12 +286,12 @@ def load_stage_against_baselines(dsn: str) -> dict:
             "SELECT batch_id, record_count FROM raw.batch WHERE entity = 'dossier' ORDER BY record_count DESC LIMIT 1"
         ).fetchone()
         # The batch's typed rows, as the extraction holds them (typing is not timed here).
-        typed = staging.DossierRows(batch_id)
+        typed = dossier.DossierRows(batch_id)
         for ordinal, payload, payload_hash in conn.execute(
                 "SELECT ordinal, payload::text, payload_hash FROM raw.record WHERE batch_id = %s ORDER BY ordinal",
                 (batch_id,)):
             typed.add(ordinal, orjson.loads(payload), payload_hash)
-        rows = {table: list(table_rows) for table, table_rows in typed.rows.items()}
+        rows = {table: list(table_rows) for table, table_rows in typed.take().items()}
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
 
     rounds = [_load_stage_round(dsn, batch_id, rows) for _ in range(LOAD_STAGE_ROUNDS)]
@@ -340,14 +341,14 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
     with warehouse.connect(dsn=dsn) as conn:
         _forget_merge(conn, batch_id)
     _vacuum_core(dsn)
-    typed = staging.DossierRows(batch_id)
+    typed = dossier.DossierRows(batch_id)
     typed.rows = {table: list(values) for table, values in rows.items()}
     _checkpoint(dsn)
     started = time.perf_counter()
     with warehouse.connect(dsn=dsn) as conn:  # as the extraction writes a batch's staging
-        staging.open_batch(conn, batch_id)
-        typed.copy_into(conn)
-        staging.attach_batch(conn, batch_id)
+        partitions.open_batch(conn, batch_id)
+        partitions.copy_into_batch(conn, typed)
+        partitions.attach_batch(conn, batch_id)
     staging_copy = time.perf_counter() - started
     started = time.perf_counter()
     timings = load_batch(batch_id, dsn=dsn).timings
@@ -362,7 +363,7 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
     seconds["replay_and_merge"] = replay_timings["stage"] + replay_timings["merge"]
 
     seconds["bare_copy_into_core"], seconds["core_rows"] = _bare_copy_into_core(dsn, batch_id)
-    # The binary COPY sends the rows as the load does (staging.COPY_TYPES: its instants as naive UTC
+    # The binary COPY sends the rows as the load does (dossier.COPY_TYPES: its instants as naive UTC
     # datetimes); the text COPY and to_sql take Python values at face value, so they get the
     # instants as aware datetimes, as a caller of either would hand them.
     instants = {table: [tuple(value.replace(tzinfo=UTC) if type(value) is datetime else value for value in row)
@@ -376,14 +377,14 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
             started = time.perf_counter()
             for table in rows:
                 if copy_format == "binary":
-                    warehouse.copy_rows(conn, f"bench.{table}", staging.LAYOUT[table][0], rows[table],
-                                        types=staging.COPY_TYPES[table])
+                    warehouse.copy_rows(conn, f"bench.{table}", dossier.LAYOUT[table][0], rows[table],
+                                        types=dossier.COPY_TYPES[table])
                 else:
-                    warehouse.copy_rows(conn, f"bench.{table}", staging.LAYOUT[table][0], instants[table])
+                    warehouse.copy_rows(conn, f"bench.{table}", dossier.LAYOUT[table][0], instants[table])
             seconds[f"bare_copy_{copy_format}"] = time.perf_counter() - started
             conn.rollback()
 
-    tables = {table: pd.DataFrame(values, columns=staging.LAYOUT[table][0]) for table, values in instants.items()}
+    tables = {table: pd.DataFrame(values, columns=dossier.LAYOUT[table][0]) for table, values in instants.items()}
     engine = sqlalchemy.create_engine(sqlalchemy_url(dsn))
     _checkpoint(dsn)
     started = time.perf_counter()

@@ -2,9 +2,8 @@
 
 A page of dossiers decodes into about a million dicts, lists and strings that live until the page
 is written. The cycle collector runs every 700 container allocations and walks the survivors again
-and again as they age through its generations (measured on a month of 50,837 dossiers: decoding
-its pages took 2.4 CPU-s with the collector, 0.7 without; the extraction task as a whole, 2 CPU-s of
-12 less). None of it is needed: decoded JSON, typed rows and COPY buffers are trees, which
+and again as they age through its generations, which costs a large share of the extraction's CPU
+(docs/performance.md, "Code comments' measurements"). None of it is needed: decoded JSON, typed rows and COPY buffers are trees, which
 reference counting frees the moment a page is done. Pausing only delays the collector: a cycle
 made meanwhile (an exception's traceback, say) is collected when it resumes.
 """

@@ -1,16 +1,17 @@
-"""What the pipeline extracts: each entity's endpoint, key and how it is made safe to write."""
+"""What the pipeline extracts: each entity's endpoint, key and staging tables."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tthc import staging
+from tthc.source_client import Endpoint
+from tthc.staging.dossier import LAYOUT as DOSSIER_LAYOUT
 
 
 @dataclass(frozen=True)
 class Entity:
     name: str
-    endpoint: str
+    endpoint: Endpoint
     key_field: str              # source field that identifies a record
     incremental: bool           # extracted by NgayCapNhat window, or taken whole
     staging_tables: tuple[str, ...]
@@ -19,11 +20,16 @@ class Entity:
     # include/sql/staging/<entity>.sql into shared tables that the load empties of the batch.
     staged_in_batch_partitions: bool = False
 
+    @property
+    def main_staging_table(self) -> str:
+        """The table with one row per source record (the others hold a record's child lists)."""
+        return self.staging_tables[0]
 
-DOSSIER = Entity("dossier", "/api/v1/hoso", "MaHoSo", True, tuple(f"staging.{table}" for table in staging.LAYOUT),
-                 staged_in_batch_partitions=True)
-FEEDBACK = Entity("feedback", "/api/v1/phananh", "MaPAKN", True, ("staging.feedback",))
-UNIT = Entity("unit", "/api/v1/donvi", "MaDonVi", False, ("staging.unit",))
-PROCEDURE = Entity("procedure", "/api/v1/thutuc", "MaTTHC", False, ("staging.procedure",))
+
+DOSSIER = Entity("dossier", Endpoint.DOSSIERS, "MaHoSo", True,
+                 tuple(f"staging.{table}" for table in DOSSIER_LAYOUT), staged_in_batch_partitions=True)
+FEEDBACK = Entity("feedback", Endpoint.FEEDBACK, "MaPAKN", True, ("staging.feedback",))
+UNIT = Entity("unit", Endpoint.UNITS, "MaDonVi", False, ("staging.unit",))
+PROCEDURE = Entity("procedure", Endpoint.PROCEDURES, "MaTTHC", False, ("staging.procedure",))
 
 ENTITIES = {entity.name: entity for entity in (UNIT, PROCEDURE, DOSSIER, FEEDBACK)}

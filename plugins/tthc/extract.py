@@ -2,7 +2,7 @@
 
 Pages are streamed from the API, made safe (pseudonymized, NFC) and copied into ``raw.record`` as
 they arrive, so memory does not grow with the window (one page at a time). Dossiers are also typed
-into staging while the page is at hand (``tthc.staging``), which spares the load reading them back,
+into staging while the page is at hand (``tthc.staging.dossier``), which spares the load reading them back,
 and their shape is judged (``raw.record.well_shaped``), which spares the record_shape rules most payloads.
 The batch row, its records and their staging rows are written in one transaction: a killed
 extraction leaves nothing behind, and the next run starts clean.
@@ -17,11 +17,13 @@ from datetime import datetime
 
 import psycopg
 
-from tthc import staging, warehouse
+from tthc import warehouse
 from tthc.cycles import collector_paused
 from tthc.entities import Entity
 from tthc.pseudonymize import Pseudonymizer, landed_json, nfc
 from tthc.source_client import SourceClient
+from tthc.staging import partitions
+from tthc.staging.dossier import DossierRows, well_shaped
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,13 @@ def extract_to_raw(
     count = 0
     in_partitions = entity.staged_in_batch_partitions
     if in_partitions:
-        staging.open_batch(conn, batch_id)
+        partitions.open_batch(conn, batch_id)
     with collector_paused():  # pages are decoded, masked and typed here: see tthc.cycles
         for page in pages:
             if not first_total:
                 first_total.append(page.total_elements)
             landed = []
-            staged = staging.DossierRows(batch_id) if in_partitions else None
+            staged = DossierRows(batch_id) if in_partitions else None
             for record in page.records:
                 masked = pseudonymizer.mask(entity.name, record)
                 payload = landed_json(masked)
@@ -82,14 +84,14 @@ def extract_to_raw(
                 count += 1
                 key = record.get(entity.key_field)
                 # Judged on the masked record, the one that lands (a personal field is a token whatever it held).
-                shape = staging.well_shaped(masked) if staged is not None else None
+                shape = well_shaped(masked) if staged is not None else None
                 landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash,
                                shape))
                 if staged is not None:
                     staged.add(count, masked, payload_hash)
             warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)
             if staged is not None:
-                staged.copy_into(conn)
+                partitions.copy_into_batch(conn, staged)
 
     checksum = digest.hexdigest()
     reported_total = first_total[0] if first_total else 0
@@ -98,7 +100,7 @@ def extract_to_raw(
         (count, reported_total, checksum, batch_id),
     )
     if in_partitions:
-        staging.attach_batch(conn, batch_id)  # last: its lock on staging is held until the commit
+        partitions.attach_batch(conn, batch_id)  # last: its lock on staging is held until the commit
     log.info("extracted %s %s..%s: %d records into raw batch %d", entity.name, window_start, window_end,
              count, batch_id)
     return ExtractedBatch(batch_id, entity.name, window_start, window_end, count, reported_total, checksum)

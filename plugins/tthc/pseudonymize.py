@@ -4,9 +4,8 @@ text normalized to Unicode NFC.
 Nothing downstream ever sees a plain personal value: ``raw`` stores what ``serialize`` returns.
 The hash is keyed (BLAKE2b in its keyed mode, a MAC like HMAC), so the same person gets the same
 token in every batch (counts of distinct applicants still work) but nobody without the key can test
-a guess. BLAKE2b rather than HMAC-SHA256: one pass instead of two (measured: 0.9 µs a value
-instead of 2.0, and 0.5 µs starting from a copy of the keyed state), and a dossier has about
-fifteen values to mask.
+a guess. BLAKE2b rather than HMAC-SHA256: one pass instead of two, and a dossier has about fifteen
+values to mask.
 """
 
 from __future__ import annotations
@@ -49,14 +48,12 @@ class Pseudonymizer:
             return TOKEN_PREFIX + digest.hexdigest()
 
         self.token = token
-        # Officials' names and the steps' texts repeat across thousands of dossiers (~5 % and ~0.1 %
-        # of the values distinct); applicants' names, identifiers and addresses hardly repeat
-        # (57-100 % distinct), so only the steps' values are cached: cached too, the applicants'
-        # values cost a cache miss each and evicted the officials' names (measured on a month's
-        # extraction: 25-30 µs a dossier less since). The cache wraps a closure, not a bound
-        # method: a cache holding its own instance is a reference cycle, and with the cycle
-        # collector paused during extraction (tthc.cycles) each finished extraction's full cache
-        # stayed in memory (measured: +20 MB a month extracted).
+        # Officials' names and the steps' texts repeat across thousands of dossiers; applicants'
+        # names, identifiers and addresses hardly repeat, so only the steps' values are cached
+        # (cached too, the applicants' values would cost a miss each and evict the officials').
+        # The cache wraps a closure, not a bound method: a cache holding its own instance is a
+        # reference cycle, which with the cycle collector paused during extraction (tthc.cycles)
+        # would keep each finished extraction's full cache in memory.
         self._step_token = lru_cache(maxsize=65_536)(token)
 
     def _mask(self, value: Any) -> Any:

@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 
 from tthc import warehouse
-from tthc.source_client import SourceClient
-from tthc.windows import LOCAL_TZ
+from tthc.settings import LOCAL_TZ
+from tthc.source_client import Endpoint, SourceClient
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def reconcile(
     rows = (
         (item["MaDonVi"], datetime.strptime(str(item["Ngay"]), "%Y%m%d").date(),
          int(item["SoTiepNhan"]), int(item["SoDaXuLy"]))
-        for item in client.iter_records("/api/v1/thongke/hoso", start=start, end=end)
+        for item in client.iter_records(Endpoint.DOSSIER_COUNTS, start=start, end=end)
     )
     unit_days = warehouse.copy_rows(conn, "source_count", ("unit_code", "day", "received", "finished"), rows)
     mismatches = warehouse.query(

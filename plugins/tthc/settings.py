@@ -1,4 +1,4 @@
-"""Where the pipeline finds its connections and secrets.
+"""Where the pipeline finds its connections, secrets and configuration, and the one local time zone.
 
 Everything comes from Airflow connections, which Airflow itself may read from ``AIRFLOW_CONN_*``
 environment variables (URI or JSON form), a secrets backend or its metadata database.
@@ -8,9 +8,18 @@ stack, tests) alike.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from tthc import REFERENCE_DIR
+
+# Vietnam's one time zone: source instants without an offset, working days and period boundaries
+# are read in it, and warehouse sessions speak it.
+LOCAL_TZ_NAME = "Asia/Ho_Chi_Minh"
+LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
 
 SOURCE_CONN_ID = "tthc_source"
 WAREHOUSE_CONN_ID = "tthc_warehouse"
@@ -97,3 +106,25 @@ def pseudonym_key() -> bytes:
             f"or the password of connection {PSEUDONYM_CONN_ID!r}"
         )
     return key.encode()
+
+
+QUALITY_THRESHOLDS_FILE = REFERENCE_DIR / "quality_thresholds.json"
+
+
+def _merged(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merged(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+            else value
+    return merged
+
+
+def quality_thresholds() -> dict[str, Any]:
+    """The quality thresholds (batch rules, freshness, alert recipients): the file's defaults with
+    ``TTHC_QUALITY_THRESHOLDS`` (a path or inline JSON) merged over them. docs/quality-rules.md."""
+    config = json.loads(QUALITY_THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    override = os.environ.get("TTHC_QUALITY_THRESHOLDS", "").strip()
+    if override:
+        text = override if override.startswith("{") else open(override, encoding="utf-8").read()  # noqa: SIM115
+        config = _merged(config, json.loads(text))
+    return config

@@ -1,4 +1,4 @@
-"""The one HTTP client of the provincial export API (``/work/shared/spec/source-api.md``).
+"""The one HTTP client of the provincial export API (contract: docs/source-api.md).
 
 Everything the pipeline reads from the source goes through :class:`SourceClient`: OAuth2
 client-credentials tokens, the response envelope, keyset paging, timeouts and the retry policy live
@@ -43,18 +43,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 import requests
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from tthc.settings import SOURCE_CONN_ID, ConfigurationError, ConnectionFields, get_connection
+from tthc.settings import LOCAL_TZ, SOURCE_CONN_ID, ConfigurationError, ConnectionFields, get_connection
 
 __all__ = [
     "MAX_PAGE_SIZE",
-    "SOURCE_TZ",
     "Endpoint",
     "Page",
     "SourceAuthError",
@@ -67,9 +65,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SOURCE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-"""The source writes and reads every timestamp in this zone, without an offset."""
 
 MAX_PAGE_SIZE = 1000
 """The contract's largest page. The server enforces it (400); the client does not second-guess."""
@@ -250,7 +245,7 @@ def format_source_time(moment: datetime) -> str:
     A naive datetime is taken as already local; an aware one is converted.
     """
     if moment.utcoffset() is not None:
-        moment = moment.astimezone(SOURCE_TZ)
+        moment = moment.astimezone(LOCAL_TZ)
     return moment.strftime("%Y%m%d%H%M%S")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -19,11 +20,17 @@ from typing import Any
 import psycopg
 
 from tthc import SQL_DIR
-from tthc.settings import WAREHOUSE_CONN_ID, ConnectionFields, get_connection
+from tthc.settings import LOCAL_TZ_NAME, WAREHOUSE_CONN_ID, ConnectionFields, get_connection
 
 log = logging.getLogger(__name__)
 
+# Schema migrations, Flyway's model: versioned files V<version>__<what>.sql, applied once each in
+# version order and never edited, then repeatable files R__<what>.sql (functions and views),
+# applied again whenever they change, from these folders in this order.
 SCHEMA_DIR = SQL_DIR / "schema"
+REPEATABLE_DIRS = (SQL_DIR / "staging" / "functions", SQL_DIR / "quality" / "views", SQL_DIR / "marts" / "views")
+VERSIONED_FILE = re.compile(r"V(?P<version>[0-9]+)__\w+\.sql")
+REPEATABLE_FILE = re.compile(r"R__\w+\.sql")
 
 
 def conninfo(conn: ConnectionFields) -> str:
@@ -47,8 +54,7 @@ def warehouse_conninfo(conn_id: str = WAREHOUSE_CONN_ID) -> str:
 
 
 # Settings of every pipeline session. JIT off: a load runs dozens of statements whose row estimates
-# are high enough to trigger JIT compilation (~100 ms each, measured) but which finish in less than
-# that; compiling costs more than it saves.
+# are high enough to trigger JIT compilation but which finish in less time than compiling takes.
 SESSION_OPTIONS = "-c jit=off"
 
 
@@ -67,7 +73,7 @@ def connect(conn_id: str = WAREHOUSE_CONN_ID, *, dsn: str | None = None):
     with psycopg.connect(session_conninfo(dsn or warehouse_conninfo(conn_id))) as conn:
         # Timestamps in the warehouse are timestamptz; sessions speak local time so that casts to
         # date and period boundaries follow Vietnamese days.
-        conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")
+        conn.execute(psycopg.sql.SQL("SET TIME ZONE {}").format(psycopg.sql.Literal(LOCAL_TZ_NAME)))
         conn.commit()  # the setting stays for the session; the caller starts with no transaction open
         yield conn
 
@@ -141,9 +147,8 @@ def analyze_stale(conn: psycopg.Connection, schema: str = "core") -> list[str]:
 
     Autovacuum's own rule: more rows changed since the last ANALYZE than 50 + 10 % of the table.
     Autovacuum would do it, but a server may run without it (the one this project is tested on
-    does), and then the planner keeps believing a dimension it has never analyzed is empty
-    (measured: the unknown-procedure rule ran a nested loop over 363 procedures for each of 6,560
-    dossiers, 179 ms instead of 27 ms once analyzed). Commits. The lock is taken before the tables
+    does), and then the planner keeps believing a dimension it has never analyzed is empty and
+    plans nested loops over it. Commits. The lock is taken before the tables
     are chosen, so that two loads do not both find one table stale and analyze it twice.
     """
     lock = f"tthc.analyze_stale.{schema}"
@@ -160,18 +165,46 @@ def analyze_stale(conn: psycopg.Connection, schema: str = "core") -> list[str]:
     return stale
 
 
+class MigrationError(RuntimeError):
+    """The warehouse's schema cannot be brought up to date by applying files."""
+
+
+def version_of(path: Path) -> int | None:
+    """A versioned file's version; None for a repeatable file."""
+    match = VERSIONED_FILE.fullmatch(path.name)
+    return int(match["version"]) if match else None
+
+
 def migration_files() -> list[Path]:
-    return sorted(SCHEMA_DIR.glob("*.sql"))
+    """The versioned files in version order, then the repeatable ones in the order they are applied."""
+    versioned = sorted(SCHEMA_DIR.glob("*.sql"), key=lambda path: (version_of(path) or 0, path.name))
+    misnamed = [path.name for path in versioned if version_of(path) is None]
+    if misnamed:
+        raise MigrationError(f"{SCHEMA_DIR} holds files not named V<version>__<what>.sql: {', '.join(misnamed)}")
+    versions = [version_of(path) for path in versioned]
+    if len(set(versions)) < len(versions):
+        raise MigrationError(f"two versioned files share a version in {SCHEMA_DIR}: {', '.join(p.name for p in versioned)}")
+    repeatable = [path for folder in REPEATABLE_DIRS for path in sorted(folder.glob("*.sql"))]
+    misnamed = [str(path.relative_to(SQL_DIR)) for path in repeatable if not REPEATABLE_FILE.fullmatch(path.name)]
+    if misnamed:
+        raise MigrationError(f"repeatable files must be named R__<what>.sql: {', '.join(misnamed)}")
+    names = [path.name for path in repeatable]
+    if len(set(names)) < len(names):
+        raise MigrationError(f"two repeatable files share a name: {', '.join(names)}")
+    return versioned + repeatable
 
 
 def migrate(conn: psycopg.Connection) -> list[str]:
-    """Bring the warehouse schema up to date; returns the files applied.
+    """Bring the warehouse schema up to date; returns the files applied, in order.
 
-    Every file is idempotent (IF NOT EXISTS / OR REPLACE), and a file whose content changed is
-    applied again, so a fresh database and an old one converge on the same schema. An advisory
-    lock keeps two tasks from migrating at once.
+    Versioned files are applied once each, in version order; one applied already whose content
+    changed is an error (a change is a new versioned file). A repeatable file is applied when it
+    is new or changed, and then so is every repeatable after it, which may use what it re-creates;
+    after a versioned file, every repeatable is. The ledger is meta.schema_migration. A warehouse
+    whose ledger names files this version does not have (one made by the numbered schema files of
+    before the baseline) has no upgrade path: it is refused. Runs in the caller's transaction; an
+    advisory lock keeps two tasks from migrating at once.
     """
-    applied: list[str] = []
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.migrate'))")
     conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
     conn.execute(
@@ -179,11 +212,35 @@ def migrate(conn: psycopg.Connection) -> list[str]:
                file_name text PRIMARY KEY, checksum text NOT NULL,
                applied_at timestamptz NOT NULL DEFAULT now())"""
     )
-    known = dict(conn.execute("SELECT file_name, checksum FROM meta.schema_migration").fetchall())
-    for path in migration_files():
+    recorded = dict(conn.execute("SELECT file_name, checksum FROM meta.schema_migration").fetchall())
+    files = migration_files()
+    unknown = sorted(set(recorded) - {path.name for path in files})
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise MigrationError(
+            f"this warehouse was made by schema files this version does not have ({shown}, in "
+            "meta.schema_migration): it predates the schema baseline or comes from another version, and "
+            "there is no upgrade path. Drop the warehouse database and create it again, empty; the next "
+            "migration builds it from include/sql/schema.")
+    latest = max((version_of(Path(name)) or 0 for name in recorded), default=0)
+    applied: list[str] = []
+    reapply_repeatables = False
+    for path in files:
         body = path.read_text(encoding="utf-8")
         checksum = hashlib.sha256(body.encode()).hexdigest()
-        if known.get(path.name) == checksum:
+        version = version_of(path)
+        if version is not None:
+            if recorded.get(path.name) == checksum:
+                continue
+            if path.name in recorded:
+                raise MigrationError(
+                    f"{path.name} was edited after it was applied to this warehouse: a versioned schema file "
+                    "is never changed; put the change in a new versioned file")
+            if version < latest:
+                raise MigrationError(
+                    f"{path.name} is older than the latest versioned file applied here (version {latest}): "
+                    "give it a version after that one")
+        elif recorded.get(path.name) == checksum and not reapply_repeatables:
             continue
         conn.execute(body)
         conn.execute(
@@ -192,6 +249,7 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             (path.name, checksum),
         )
         applied.append(path.name)
+        reapply_repeatables = True
     if applied:
         log.info("warehouse migrated: %s", ", ".join(applied))
     return applied

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tthc.settings import ConfigurationError, get_connection
+from tthc.settings import ConfigurationError, get_connection, quality_thresholds
 
 
 def test_connection_from_uri_and_json_variables(monkeypatch):
@@ -45,3 +45,11 @@ def test_absent_and_malformed_connections(monkeypatch):
     for required in (True, False):
         with pytest.raises(ConfigurationError, match="AIRFLOW_CONN_TTHC_SETTINGS_BROKEN is set but is not a valid"):
             get_connection("tthc_settings_broken", required=required)
+
+
+def test_thresholds_are_configuration(monkeypatch):
+    assert quality_thresholds()["batch_rules"]["quarantined_share"]["max_share"] == 0.2
+    monkeypatch.setenv("TTHC_QUALITY_THRESHOLDS", json.dumps({"batch_rules": {"quarantined_share": {"max_share": 0.5}}}))
+    assert quality_thresholds()["batch_rules"]["quarantined_share"] == {
+        **quality_thresholds()["batch_rules"]["quarantined_share"], "max_share": 0.5}
+    assert quality_thresholds()["batch_rules"]["volume"]["weeks"] == 4

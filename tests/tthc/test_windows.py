@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tthc.windows import LOCAL_TZ, Window, extraction_window, parse_moment, refresh_range
+from tthc.settings import LOCAL_TZ
+from tthc.windows import Window, extraction_window, parse_moment, refresh_range
 
 
 def test_scheduled_run_extracts_its_interval_widened_by_the_lookback():

@@ -14,6 +14,8 @@ SMTP connection: host, port, login/password; extra ``from_email``, ``to`` (comma
 ``TTHC_ALERT_EMAIL_TO``, else extra ``to``, else ``alerts.email_to`` of the thresholds file.
 Webhook connection: ``schema://host:port`` plus extra ``endpoint`` (path), or the whole URL in
 ``host``; extra ``headers`` (dict) is sent as is.
+
+When an alert goes out and what it says: docs/quality-rules.md ("Alerts").
 """
 
 from __future__ import annotations
@@ -29,16 +31,37 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
-from tthc.settings import SMTP_CONN_ID, WEBHOOK_CONN_ID, ConnectionFields, get_connection
+from tthc.settings import SMTP_CONN_ID, WEBHOOK_CONN_ID, ConnectionFields, get_connection, quality_thresholds
 
 log = logging.getLogger(__name__)
 
 
-class AlertDetails:
-    """Mixin for exceptions that know how to describe themselves in an alert."""
+try:  # a rejected batch or a broken invariant is not fixed by retrying the task
+    from airflow.sdk.exceptions import AirflowFailException as _FailWithoutRetry
+except ImportError:  # pragma: no cover - outside Airflow
+    _FailWithoutRetry = RuntimeError
 
-    alert_subject: str = ""
-    alert_lines: Sequence[str] = ()
+
+class AlertingError(_FailWithoutRetry):
+    """A failure that retrying would not change, and that says in its alert what happened: the
+    failure notifier sends ``alert_subject`` and ``alert_lines`` instead of a bare traceback."""
+
+    def __init__(self, subject: str, lines: Sequence[str]):
+        super().__init__(subject.removeprefix("[tthc] ") + "\n" + "\n".join(lines))
+        self.alert_subject = subject
+        self.alert_lines = list(lines)
+
+
+class BatchRejectedError(AlertingError):
+    """A batch rule failed: the batch was stopped before core."""
+
+
+class CoreInvariantError(AlertingError):
+    """What a batch merged breaks an invariant of core (a bug in the merge, not a data defect)."""
+
+
+class MartInvariantError(AlertingError):
+    """The mart breaks an invariant after an indicator refresh."""
 
 
 def _bool(value: Any) -> bool:
@@ -50,9 +73,7 @@ def _recipients(conn: ConnectionFields) -> list[str]:
     if isinstance(configured, str):
         configured = [part.strip() for part in configured.split(",") if part.strip()]
     if not configured:
-        from tthc.quality.batch_rules import thresholds
-
-        configured = list(thresholds().get("alerts", {}).get("email_to", []))
+        configured = list(quality_thresholds().get("alerts", {}).get("email_to", []))
     return list(configured)
 
 
@@ -195,3 +216,57 @@ class FailureNotifier(_notifier_base()):
 
 def failure_notifier() -> FailureNotifier:
     return FailureNotifier()
+
+
+# What the alerts of the quality gate say -----------------------------------------------------
+
+
+def window_text(window_start, window_end) -> str:
+    if window_start is None:
+        return "whole list (no window)"
+    return f"{window_start.isoformat()} .. {window_end.isoformat()}"
+
+
+def batch_rejected(batch, failed, *, quarantined: int, top_units: str, failing_rules: dict[str, int],
+                   data_docs_urls: Sequence[str]) -> BatchRejectedError:
+    """The alert of a batch that a batch rule stopped before core (``batch``: a
+    ``batch_rules.BatchInfo``; ``failed``: its failed ``batch_rules.RuleResult``s)."""
+    top = sorted(failing_rules.items(), key=lambda item: (-item[1], item[0]))[:10]
+    subject = f"[tthc] batch {batch.batch_id} ({batch.entity}) rejected: " + ", ".join(r.rule for r in failed)
+    lines = [
+        f"Batch rule failed: batch {batch.batch_id} of {batch.entity} ({batch.endpoint}) stopped before core; "
+        "nothing was merged (raw.batch.status = 'rejected').",
+        f"Window: {window_text(batch.window_start, batch.window_end)}",
+        f"Records: {batch.extracted} extracted, {quarantined} would have been quarantined",
+        f"Units (records): {top_units}",
+        "Failed batch rules:",
+        *[f"  - {r.rule}: {r.detail}" for r in failed],
+        "Top failing record rules (records):",
+        *([f"  - {rule}: {count}" for rule, count in top] or ["  (none)"]),
+        "Where to look:",
+        *[f"  Data Docs: {url}" for url in data_docs_urls],
+        f"  SQL: SELECT * FROM quality.batch_rule_result WHERE batch_id = {batch.batch_id};",
+        "  To accept the batch anyway: adjust the thresholds (include/reference/quality_thresholds.json or "
+        "env TTHC_QUALITY_THRESHOLDS) and clear/re-run the load task.",
+    ]
+    return BatchRejectedError(subject, lines)
+
+
+def core_invariants_broken(batch, suite: str, failing_rules: dict[str, int], data_docs_url: str) -> CoreInvariantError:
+    subject = f"[tthc] core invariants broken after batch {batch.batch_id} ({batch.entity})"
+    lines = [
+        f"Invariant check {suite} failed after batch {batch.batch_id} was merged.",
+        f"Window: {window_text(batch.window_start, batch.window_end)}",
+        *[f"  - {rule}: {count} rows" for rule, count in failing_rules.items()],
+        "Where to look:",
+        f"  Data Docs: {data_docs_url}",
+    ]
+    return CoreInvariantError(subject, lines)
+
+
+def mart_invariants_broken(failing_rules: dict[str, int], data_docs_url: str, validation_id: int) -> MartInvariantError:
+    lines = ["Mart invariants broken after the indicator refresh (mart.indicator_value):",
+             *[f"  - {rule}: {count} rows" for rule, count in failing_rules.items()],
+             "Where to look:", f"  Data Docs: {data_docs_url}",
+             f"  SQL: SELECT results FROM quality.validation_result WHERE validation_id = {validation_id};"]
+    return MartInvariantError("[tthc] mart invariants broken: " + ", ".join(failing_rules), lines)

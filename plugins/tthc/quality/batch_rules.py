@@ -1,4 +1,4 @@
-"""Batch rules (quality.md): the batch as a whole looks wrong, so none of it reaches ``core``.
+"""Batch rules (docs/quality-rules.md): the batch as a whole looks wrong, so none of it reaches ``core``.
 
 Each rule compares the batch being loaded (its staged rows, its quarantine count) with the
 profiles of earlier *loaded* batches of the same entity (``quality.batch_profile``):
@@ -16,7 +16,6 @@ history is skipped, and says so in ``quality.batch_rule_result``.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,30 +23,11 @@ from typing import Any
 
 import psycopg
 
-from tthc import REFERENCE_DIR
+from tthc.settings import quality_thresholds
 
-THRESHOLDS_FILE = REFERENCE_DIR / "quality_thresholds.json"
 RETRY_ENDPOINT = "quality:retry"
 # Staging columns that are bookkeeping, not data: never judged as "emptied".
 NOT_PROFILED = {"batch_id", "ordinal", "unreadable_fields", "payload_hash"}
-
-
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
-            else value
-    return merged
-
-
-def thresholds() -> dict[str, Any]:
-    """The configured thresholds: the file's defaults with ``TTHC_QUALITY_THRESHOLDS`` over them."""
-    config = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
-    override = os.environ.get("TTHC_QUALITY_THRESHOLDS", "").strip()
-    if override:
-        text = override if override.startswith("{") else open(override, encoding="utf-8").read()  # noqa: SIM115
-        config = _merge(config, json.loads(text))
-    return config
 
 
 @dataclass(frozen=True)
@@ -285,7 +265,7 @@ def evaluate(conn: psycopg.Connection, batch: BatchInfo, profile: Profile,
              config: dict[str, Any] | None = None) -> list[RuleResult]:
     """Every enabled batch rule on this batch. A retry batch (quarantined records given another
     chance) is not judged: it is not a delivery of the source."""
-    config = config or thresholds()
+    config = config or quality_thresholds()
     if batch.is_retry:
         return [RuleResult(name, True, "retry batch: not judged", True) for name in RULES]
     results = []

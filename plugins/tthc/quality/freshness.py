@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import psycopg
 
 from tthc.quality.alerts import send_alert
-from tthc.quality.batch_rules import thresholds
+from tthc.settings import LOCAL_TZ, quality_thresholds
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def working_hours_between(start: datetime, end: datetime, working_days: set[date],
@@ -44,7 +42,7 @@ def working_hours_between(start: datetime, end: datetime, working_days: set[date
 
 
 def check_freshness(dsn: str, now: datetime | None = None) -> dict:
-    config = thresholds()["freshness"]
+    config = quality_thresholds()["freshness"]
     now = now or datetime.now(LOCAL_TZ)
     office = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in config["office_hours"]]
     with psycopg.connect(dsn) as conn:
@@ -78,7 +76,7 @@ def check_mart_freshness(dsn: str, now: datetime | None = None) -> dict:
     paused, its runs failing, its trigger broken) the mart falls behind core without a word: this
     check says so.
     """
-    config = thresholds()["mart_freshness"]
+    config = quality_thresholds()["mart_freshness"]
     now = now or datetime.now(LOCAL_TZ)
     with psycopg.connect(dsn) as conn:
         oldest = conn.execute(

@@ -3,7 +3,8 @@
 A dossier quarantined only under ``unit_known`` / ``procedure_known`` (a unit or procedure the
 warehouse did not know yet) is retried once every code it names is known: its quarantined payload
 is copied into a new raw batch (endpoint ``quality:retry``; raw stays append-only) and loaded
-through the normal path, so the same rules apply and the new batch balances its own books. The
+through the normal path (``tthc.load.retry``), so the same rules apply and the new batch balances
+its own books. The
 original quarantine rows are closed: ``resolution = 'loaded_later'`` (the retry loaded the record)
 or ``'retried'`` (the retry quarantined it again: the open row is now the retry batch's).
 """
@@ -58,19 +59,3 @@ def close_sources(conn: psycopg.Connection, retry_batch_id: int) -> int:
     ).rowcount
     conn.commit()
     return closed
-
-
-def retry_waiting(dsn: str, entity: str = "dossier") -> dict | None:
-    """Retry what waits for reference data; returns the retry batch's audit (None: nothing waited)."""
-    from tthc.load import load_batch
-
-    with warehouse.connect(dsn=dsn) as conn:
-        batch_id = create_retry_batch(conn, entity)
-    if batch_id is None:
-        return None
-    audit = load_batch(batch_id, dsn=dsn)
-    with warehouse.connect(dsn=dsn) as conn:
-        closed = close_sources(conn, batch_id)
-    log.info("retry batch %d: %d loaded, %d quarantined again; %d quarantine rows closed",
-             batch_id, audit.loaded, audit.quarantined, closed)
-    return audit.as_dict()

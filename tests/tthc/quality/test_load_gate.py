@@ -5,7 +5,6 @@ Records come from the simulator (its ground truth says which are clean)."""
 from __future__ import annotations
 
 import copy
-import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -123,7 +122,7 @@ def test_a_column_that_became_empty_rejects(dsn, clean):
 
 
 def test_records_waiting_for_a_unit_are_retried_after_the_reference_load(dsn, clean, province):
-    from tthc.quality.retry import retry_waiting
+    from tthc.load.retry import retry_waiting
 
     unit = "H35.S02"
     with psycopg.connect(dsn) as conn:  # the unit is not known yet
@@ -160,7 +159,8 @@ def test_a_corrected_record_resolves_its_quarantine_row(dsn, clean):
 
 
 def test_check_mart_fails_on_a_ratio_above_one(dsn):
-    from tthc.quality.mart import MartInvariantError, check_mart
+    from tthc.quality.alerts import MartInvariantError
+    from tthc.quality.mart import check_mart
 
     assert check_mart(dsn)["success"]
     with psycopg.connect(dsn) as conn:
@@ -173,16 +173,6 @@ def test_check_mart_fails_on_a_ratio_above_one(dsn):
     stored = fetch(dsn, "SELECT success, data_docs_url FROM quality.validation_result WHERE suite = 'mart' "
                         "ORDER BY validation_id DESC LIMIT 1")[0]
     assert stored[0] is False and stored[1].startswith("file://")
-
-
-def test_thresholds_are_configuration(monkeypatch):
-    from tthc.quality.batch_rules import thresholds
-
-    assert thresholds()["batch_rules"]["quarantined_share"]["max_share"] == 0.2
-    monkeypatch.setenv("TTHC_QUALITY_THRESHOLDS", json.dumps({"batch_rules": {"quarantined_share": {"max_share": 0.5}}}))
-    assert thresholds()["batch_rules"]["quarantined_share"] == {
-        **thresholds()["batch_rules"]["quarantined_share"], "max_share": 0.5}
-    assert thresholds()["batch_rules"]["volume"]["weeks"] == 4
 
 
 def test_the_core_checks_find_each_broken_invariant(dsn, clean):
