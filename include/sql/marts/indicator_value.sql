@@ -15,7 +15,7 @@ FROM refresh_period;
 -- ON_TIME_766, second part: dossiers of D with a promised date open at the period's end
 -- ("received before the end, not finished before the end": the interval (received, end] contains
 -- the end), and those of them still on track (promised date not passed at the end, at most one
--- supplement request). Found by btrees (084_fact_open_dossiers.sql): the long-open through their
+-- supplement request). Found by btrees (schema/V004__core.sql): the long-open through their
 -- own index; the short-lived, received in the window before the end and finished in the window
 -- after it, through the reception and finish indexes together.
 CREATE TEMP TABLE open_at_end ON COMMIT DROP AS

@@ -1,13 +1,13 @@
--- How source values are read: the one place that knows the export API's date and number formats
--- (source-api.md, "Dates"). A value that is absent ("" or null) reads as NULL; a value that is
--- present but not readable also reads as NULL, and staging.is_unreadable_* tells the two apart so
--- the quality gate can quarantine it instead of silently losing it.
+-- How source values are read: the one place in SQL that knows the export API's date and number
+-- formats (docs/source-api.md, "Value formats"). A value that is absent ("" or null) reads as NULL;
+-- a value that is present but not readable also reads as NULL, and staging.is_unreadable_* tells
+-- the two apart, so the quality gate can quarantine it instead of silently losing it.
 
 -- yyyyMMddHHmmss, yyyy-MM-dd HH:mm:ss, ISO 8601 with or without fractions and offset.
 -- Local time (Asia/Ho_Chi_Minh) unless an offset is written. Impossible calendar values
 -- (2023-02-30, month 13) read as NULL rather than raising, so one bad record cannot fail a batch.
--- Shapes are checked with capture-free patterns and cut with substr: PostgreSQL's regexp_match
--- with capture groups costs ~150 µs a call, which made staging the slowest step of a load.
+-- Shapes are checked with capture-free patterns and cut with substr: regexp_match with capture
+-- groups is many times slower, and staging calls this for every date of every record.
 CREATE OR REPLACE FUNCTION staging.parse_source_timestamp(value text)
 RETURNS timestamptz
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$

@@ -1,30 +1,76 @@
--- BI-ready views with Vietnamese labels: what Metabase / Superset / Power BI read (docs/bi.md).
--- Views run with their owner's rights, so bi_reader needs nothing outside mart.
+-- The mart's views: the units as the 'current' scheme attributes them, what BI tools read (with
+-- Vietnamese labels, docs/bi.md) and what the unit report reads. Views run with their owner's
+-- rights, so bi_reader needs nothing outside mart. In dependency order.
 
-CREATE OR REPLACE FUNCTION mart.period_label(period_type text, period_start date)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT CASE period_type
-        WHEN 'month'   THEN 'Tháng ' || extract(month FROM period_start) || '/' || extract(year FROM period_start)
-        WHEN 'quarter' THEN 'Quý ' || extract(quarter FROM period_start) || '/' || extract(year FROM period_start)
-        WHEN 'half'    THEN CASE WHEN extract(month FROM period_start) = 1 THEN '6 tháng đầu năm ' ELSE '6 tháng cuối năm ' END
-                            || extract(year FROM period_start)
-        WHEN 'year'    THEN 'Năm ' || extract(year FROM period_start)
-    END
-$$;
+-- Every unit (as recorded) -> the unit of today's tree that carries its history.
+--   itself                       the unit still exists;
+--   configured_main              mart.lineage_main names the successor;
+--   single_successor             exactly one successor in core.unit_lineage;
+--   first_successor_by_code      a commune split into several communes: the lowest successor code;
+--   common_ancestor              a unit whose successors are of another type (a district or a
+--                                district office -> many communes): the lowest unit of today above
+--                                all of them (the province), so its dossiers stay in the province
+--                                total but are not pinned on one commune;
+--   nearest_current_ancestor     no successor known: the nearest unit above it that still exists.
+CREATE OR REPLACE VIEW mart.unit_attribution AS
+WITH unit AS (
+    SELECT unit_code, unit_type, parent_code,
+           (valid_to IS NULL OR valid_to >= current_date) AS is_current
+    FROM core.dim_unit
+    WHERE row_valid_to IS NULL
+),
+successor AS (
+    SELECT lineage.predecessor_code, lineage.successor_code, heir.unit_type AS successor_type
+    FROM core.unit_lineage AS lineage
+    JOIN unit AS heir ON heir.unit_code = lineage.successor_code AND heir.is_current
+),
+successor_summary AS (
+    SELECT s.predecessor_code, count(*) AS successors, min(s.successor_code) AS first_successor,
+           bool_and(s.successor_type = u.unit_type) AS same_type
+    FROM successor AS s
+    JOIN unit AS u ON u.unit_code = s.predecessor_code
+    GROUP BY s.predecessor_code
+),
+common_ancestor AS (
+    SELECT DISTINCT ON (s.predecessor_code) s.predecessor_code, closure.ancestor_code
+    FROM successor AS s
+    JOIN core.unit_closure AS closure ON closure.descendant_code = s.successor_code
+    JOIN successor_summary AS summary USING (predecessor_code)
+    GROUP BY s.predecessor_code, closure.ancestor_code, summary.successors
+    HAVING count(*) = summary.successors
+    ORDER BY s.predecessor_code, max(closure.depth)
+),
+nearest_current AS (
+    SELECT DISTINCT ON (closure.descendant_code) closure.descendant_code, closure.ancestor_code
+    FROM core.unit_closure AS closure
+    JOIN unit AS above ON above.unit_code = closure.ancestor_code AND above.is_current
+    ORDER BY closure.descendant_code, closure.depth
+)
+SELECT u.unit_code,
+       CASE WHEN u.is_current                 THEN u.unit_code
+            WHEN main.successor_code IS NOT NULL THEN main.successor_code
+            WHEN summary.successors = 1       THEN summary.first_successor
+            WHEN summary.same_type            THEN summary.first_successor
+            WHEN common.ancestor_code IS NOT NULL THEN common.ancestor_code
+            ELSE nearest.ancestor_code
+       END AS current_unit_code,
+       CASE WHEN u.is_current                 THEN 'itself'
+            WHEN main.successor_code IS NOT NULL THEN 'configured_main'
+            WHEN summary.successors = 1       THEN 'single_successor'
+            WHEN summary.same_type            THEN 'first_successor_by_code'
+            WHEN common.ancestor_code IS NOT NULL THEN 'common_ancestor'
+            ELSE 'nearest_current_ancestor'
+       END AS rule
+FROM unit AS u
+LEFT JOIN successor_summary AS summary ON summary.predecessor_code = u.unit_code
+LEFT JOIN mart.lineage_main AS main
+       ON main.predecessor_code = u.unit_code
+      AND EXISTS (SELECT 1 FROM successor AS s
+                  WHERE s.predecessor_code = main.predecessor_code AND s.successor_code = main.successor_code)
+LEFT JOIN common_ancestor AS common ON common.predecessor_code = u.unit_code
+LEFT JOIN nearest_current AS nearest ON nearest.descendant_code = u.unit_code;
 
-CREATE TABLE IF NOT EXISTS mart.unit_type_label (
-    unit_type text PRIMARY KEY,
-    label_vi  text NOT NULL,
-    plural_vi text NOT NULL
-);
-INSERT INTO mart.unit_type_label (unit_type, label_vi, plural_vi) VALUES
-    ('TINH', 'Tỉnh', 'tỉnh'), ('SO_NGANH', 'Sở, ban, ngành', 'sở, ngành'),
-    ('HUYEN', 'Huyện', 'huyện'), ('PHONG_HUYEN', 'Phòng cấp huyện', 'phòng'),
-    ('XA', 'Xã', 'xã')
-ON CONFLICT (unit_type) DO UPDATE SET label_vi = EXCLUDED.label_vi, plural_vi = EXCLUDED.plural_vi;
-
+-- BI-ready views with Vietnamese labels: what Metabase / Superset / Power BI read.
 CREATE OR REPLACE VIEW mart.unit AS
 SELECT u.unit_code, u.unit_name, u.unit_type, t.label_vi AS unit_type_vi, u.parent_code,
        parent.unit_name AS parent_name, u.valid_from, u.valid_to,
@@ -157,7 +203,41 @@ COMMENT ON COLUMN mart.bi_next_rank.advice_vi IS 'Khuyến nghị (ví dụ: 12 
 COMMENT ON COLUMN mart.bi_next_rank.gap_points IS 'Số điểm cách đơn vị xếp ngay trên';
 COMMENT ON COLUMN mart.bi_next_rank.dossiers_in_plan IS 'Tổng số hồ sơ cần cải thiện';
 
-COMMENT ON TABLE mart.indicator_value IS 'Giá trị chỉ số theo kỳ, đơn vị, phương án đơn vị (bảng gốc; xem mart.bi_indicator)';
-COMMENT ON TABLE mart.score_766 IS 'Bảng điểm 766 theo kỳ và đơn vị (bảng gốc; xem mart.bi_scorecard)';
-COMMENT ON TABLE mart.rank_gap IS 'Khoảng cách tới đơn vị xếp trên theo từng chỉ số (bảng gốc; xem mart.bi_rank_gap)';
-COMMENT ON TABLE mart.indicator IS 'Danh mục chỉ số với nhãn tiếng Việt';
+-- The unit report (tthc.report) reads only mart: this view is the mart's window on what it needs
+-- from core.
+--
+-- Late dossiers per month of finishing, procedure and competent unit, once for every unit above
+-- the competent unit (rollup_unit_code, from core.unit_closure, the unit itself included), so that
+-- "the late dossiers of district X in period P" is one filter and one sum:
+--   WHERE rollup_unit_code = X AND month >= P.start AND month < P.end.
+-- A dossier counts when it is finished with a promised date (timeliness known, as for
+-- ON_TIME_FINISHED); late = finished after the promised date; the month is the local month of
+-- finished_at.
+CREATE OR REPLACE VIEW mart.late_dossier_by_procedure AS
+WITH finished AS (
+    SELECT date_trunc('month', d.finished_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS month,
+           d.competent_unit_code                                                    AS unit_code,
+           coalesce(d.procedure_code, '?')                                          AS procedure_code,
+           max(d.procedure_name)                                                    AS procedure_name,
+           max(d.field_name)                                                        AS field_name,
+           count(*)                                                                 AS finished_with_due,
+           count(*) FILTER (WHERE d.timeliness = 'late')                            AS late,
+           count(*) FILTER (WHERE d.timeliness = 'late' AND NOT d.has_apology)      AS late_without_apology
+    FROM core.fact_dossier AS d
+    WHERE d.timeliness IS NOT NULL AND d.finished_at IS NOT NULL AND d.competent_unit_code IS NOT NULL
+    GROUP BY 1, 2, 3
+)
+SELECT closure.ancestor_code AS rollup_unit_code,
+       f.month,
+       f.unit_code,
+       coalesce(unit.unit_name, f.unit_code) AS unit_name,
+       f.procedure_code,
+       coalesce(proc.procedure_name, f.procedure_name, f.procedure_code) AS procedure_name,
+       f.field_name,
+       f.finished_with_due,
+       f.late,
+       f.late_without_apology
+FROM finished AS f
+JOIN core.unit_closure AS closure ON closure.descendant_code = f.unit_code
+LEFT JOIN core.dim_unit AS unit ON unit.unit_code = f.unit_code AND unit.row_valid_to IS NULL
+LEFT JOIN core.dim_procedure AS proc ON proc.procedure_code = f.procedure_code AND proc.row_valid_to IS NULL;

@@ -1,7 +1,7 @@
 -- The loaded, windowed batches that no indicator refresh has covered yet: what an asset-triggered
 -- refresh widens its range to (marts/pending_refresh.sql), what a refresh marks as covered
 -- (marts/mark_refreshed.sql) and what the mart freshness check watches
--- (tthc.quality.freshness.check_mart_freshness). In quality, not mart: BI readers need not see it.
+-- (tthc.quality.freshness). In quality, not mart: BI readers need not see it.
 CREATE OR REPLACE VIEW quality.unrefreshed_batch AS
 SELECT b.batch_id, b.entity, b.window_start, b.window_end, b.loaded_at
 FROM raw.batch AS b
