@@ -7,8 +7,10 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
 START ?= 2023-01-01
 END ?= 2024-07-01
+UNIT ?= H35.112
+PERIOD ?= 2024-H1
 
-.PHONY: demo run airflow test test-system system-deps lint bench install lock clean
+.PHONY: demo run report airflow test test-system system-deps lint bench install lock clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,10 @@ demo: $(STAMP)
 ## make run START=YYYY-MM-DD END=YYYY-MM-DD: the whole pipeline for that window
 run: $(STAMP)
 	$(BIN)/python -m tthc.devstack run --start $(START) --end $(END)
+
+## make report UNIT=H35.112 PERIOD=2024-H1: the unit report (HTML and PDF) from the warehouse make demo filled
+report: $(STAMP)
+	$(BIN)/python -m tthc.devstack report --unit $(UNIT) --period $(PERIOD)
 
 ## make airflow: Airflow (standalone) with the project's DAGs, UI on http://localhost:8080
 airflow: $(STAMP)

@@ -8,6 +8,7 @@ to a better rank). A missing relation leaves its section empty with a reason in 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +26,15 @@ TREND_MONTHS = 12
 SCORE_GROUPS = ("transparency", "progress", "online_service", "online_payment", "digitization", "satisfaction")
 NOT_YET = "Chưa có dữ liệu: bảng {relation} chưa có trong kho dữ liệu (mart)."
 NO_ROWS = "Chưa có dữ liệu cho đơn vị và kỳ báo cáo này trong {relation}."
+# The 766 items the export cannot score, said for the leaders who read the report (mart.score_766
+# gives each item's code, points and the engineers' reason; docs/indicators.md has the details).
+NOT_SCORED_VI = {
+    "1.1-1.3": "Mục 1.1–1.3 ({points} điểm): công bố, công khai thủ tục hành chính. Dữ liệu của hệ thống "
+               "giải quyết thủ tục hành chính chưa có thông tin này.",
+    "4.x": "Nhóm Số hóa hồ sơ ({points} điểm): nhóm có 22 điểm nhưng các mục 4.1–4.6 cộng lại là 20 điểm; "
+           "{points} điểm còn lại chưa có cách tính.",
+}
+NOT_SCORED_ITEM = re.compile(r"(?:^|; )(?P<item>[^\s;()]+) \((?P<points>\d+(?:\.\d+)?) điểm\): ")
 
 
 @dataclass
@@ -44,6 +54,7 @@ class ReportData:
     late_by_unit: list[dict[str, Any]] = field(default_factory=list)
     late_total: dict[str, Any] | None = None
     rank_gap: list[dict[str, Any]] = field(default_factory=list)
+    not_scored: list[str] = field(default_factory=list)               # 766 items not scored, in words
     missing: dict[str, str] = field(default_factory=dict)              # section -> why it is empty
     generated_at: datetime = field(default_factory=datetime.now)
 
@@ -127,6 +138,7 @@ def _score(conn, data: ReportData, params: dict) -> None:
         data.missing["score"] = NO_ROWS.format(relation="mart.score_766")
         return
     data.score = dict(found[0], band_label=None)
+    data.not_scored = not_scored_items(data.score.get("not_scored"))
     if data.score.get("band_code") and _exists(conn, "mart.rating_band"):
         band = _rows(conn, """
             SELECT label_vi FROM mart.rating_band
@@ -154,6 +166,21 @@ def _score(conn, data: ReportData, params: dict) -> None:
           AND s.unit_type = %(unit_type)s AND s.parent_code IS NOT DISTINCT FROM %(parent)s
         ORDER BY s.rank_in_level, s.unit_code""",
                        {**params, "unit_type": data.score["unit_type"], "parent": data.score["parent_code"]})
+
+
+def not_scored_items(text: str | None) -> list[str]:
+    """mart.score_766.not_scored ("<item> (<points> điểm): <reason>; ...") as one sentence per item
+    in the leaders' words; an item without such words keeps the reason it came with."""
+    matches = list(NOT_SCORED_ITEM.finditer(text or ""))
+    if not matches:
+        return [text] if text else []
+    items = []
+    for n, match in enumerate(matches):
+        reason = text[match.end():matches[n + 1].start() if n + 1 < len(matches) else len(text)]
+        points = match["points"].rstrip("0").rstrip(".") if "." in match["points"] else match["points"]
+        words = NOT_SCORED_VI.get(match["item"])
+        items.append(words.format(points=points) if words else f"Mục {match['item']} ({points} điểm): {reason}")
+    return items
 
 
 def _late(conn, data: ReportData, params: dict, limit: int) -> None:
