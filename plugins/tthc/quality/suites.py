@@ -7,7 +7,9 @@ and ``mart`` (invariants of the indicators).
 Row-level rules are ``unexpected_rows_expectation`` entries with ``meta.rule``: GX runs them for the
 verdict that is stored and rendered, and the loader runs the very same query to fill
 ``quality.quarantine`` (``meta.quarantine``) or ``quality.warning`` (``meta.warning``). One
-definition decides both.
+definition decides both. A rule's query is the SQL file its ``meta.query_file`` names (a path from
+the repository's root, ``include/sql/rules/<suite>/<rule>.sql``), read into the expectation's
+``unexpected_rows_query`` when the suite is loaded, so the query is formatted and linted as SQL.
 
 Placeholders in a query: ``{batch}`` is the rows under validation (the staged table, or for a suite
 with ``meta.batch_scope`` the suite's table restricted to the batch), ``{batch_id}`` the batch id,
@@ -23,7 +25,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tthc import EXPECTATIONS_DIR, SQL_DIR
+from tthc import EXPECTATIONS_DIR, PROJECT_ROOT, SQL_DIR
+
+
+class SuiteDefinitionError(ValueError):
+    """A suite that cannot be loaded as written (a rule without its query file, say)."""
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,34 @@ def _inline_sql_files(query: str) -> str:
     return _SQL_FILE.sub(inline, query)
 
 
+def _with_rule_queries(suite_name: str, definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with each row rule's ``meta.query_file`` read into its query (a SELECT, its
+    last ';' dropped, since GX and the loader wrap the query in a subquery)."""
+    expectations = []
+    for index, expectation in enumerate(definition["expectations"]):
+        if expectation["type"] == "unexpected_rows_expectation":
+            meta = expectation.get("meta", {})
+            rule = f"rule {meta.get('rule', '(unnamed)')} (expectation {index})"
+            query_file = meta.get("query_file")
+            if not query_file:
+                raise SuiteDefinitionError(f"suite {suite_name}: {rule} names no meta.query_file")
+            if "unexpected_rows_query" in expectation.get("kwargs", {}):
+                raise SuiteDefinitionError(f"suite {suite_name}: {rule} has both an inline query and "
+                                           f"meta.query_file {query_file}; the file is the one definition")
+            path = PROJECT_ROOT / query_file
+            if not path.is_file():
+                raise SuiteDefinitionError(f"suite {suite_name}: {rule} runs {query_file}, which does not exist")
+            query = path.read_text(encoding="utf-8").strip().removesuffix(";").rstrip()
+            expectation = {**expectation,
+                           "kwargs": {**expectation.get("kwargs", {}), "unexpected_rows_query": query}}
+        expectations.append(expectation)
+    return {**definition, "expectations": expectations}
+
+
 @cache
 def load_suite(name: str) -> Suite:
     path = EXPECTATIONS_DIR / f"{name}.json"
-    definition = json.loads(path.read_text(encoding="utf-8"))
+    definition = _with_rule_queries(name, json.loads(path.read_text(encoding="utf-8")))
     meta = definition.get("meta", {})
     return Suite(name=definition["name"], entity=meta["entity"], stage=meta.get("stage", name.split(".")[-1]),
                  table=meta["table"], definition=definition)

@@ -1,0 +1,28 @@
+SELECT
+    raw.ordinal,
+    raw.record_key,
+    'payload is not an object or lacks a field of the contract: ' || coalesce(
+        (
+            SELECT string_agg(k, ', ')
+            FROM
+                unnest(
+                    ARRAY[
+                        'MaHoSo', 'MaTTHC', 'MaDonViTiepNhan', 'MaDonViXuLy', 'TrangThaiHoSo', 'NgayTiepNhan',
+                        'NgayCapNhat'
+                    ]
+                ) AS k
+            WHERE NOT (raw.payload ? k)
+        ),
+        jsonb_typeof(raw.payload)
+    ) AS detail
+FROM {batch} AS raw
+WHERE raw.well_shaped IS NOT TRUE
+    AND (
+        jsonb_typeof(raw.payload) <> 'object'
+        OR NOT (
+            raw.payload
+            ?& ARRAY[
+                'MaHoSo', 'MaTTHC', 'MaDonViTiepNhan', 'MaDonViXuLy', 'TrangThaiHoSo', 'NgayTiepNhan', 'NgayCapNhat'
+            ]
+        )
+    );

@@ -1,0 +1,6 @@
+SELECT
+    dossier.ordinal,
+    dossier.dossier_code AS record_key,
+    'MaHoSo is empty' AS detail
+FROM {batch} AS dossier
+WHERE dossier.dossier_code IS NULL;

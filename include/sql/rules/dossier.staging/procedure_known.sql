@@ -1,0 +1,9 @@
+SELECT
+    dossier.ordinal,
+    dossier.dossier_code AS record_key,
+    'unknown procedure MaTTHC=' || coalesce(dossier.procedure_code, 'null') AS detail
+FROM {batch} AS dossier
+WHERE NOT EXISTS (
+        SELECT 1 FROM core.dim_procedure AS procedure
+        WHERE procedure.row_valid_to IS NULL AND procedure.procedure_code = dossier.procedure_code
+    );
