@@ -21,7 +21,8 @@ from simulator.generator import SimulationConfig, build_province
 from simulator.server import FaultConfig, run_in_thread
 from simulator.store import format_source_instant
 from tthc import PROJECT_ROOT, tasks
-from tthc.staging import CHILD_LISTS, parse_int, parse_numeric, text_or_none
+from tthc.staging.dossier import CHILD_LISTS
+from tthc.staging.values import parse_int, parse_numeric, text_or_none
 from tthc.windows import Window, parse_moment
 
 pytestmark = pytest.mark.integration
