@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import json
+import logging
 import os
 import re
 import secrets
@@ -55,7 +56,9 @@ def airflow_env(base: dict[str, str] | None = None, home: Path | None = None) ->
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL=env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
-        PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join(
+            [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]
+        ),
         # `airflow standalone` starts its components as `airflow ...` from PATH: the venv's own.
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     )
@@ -116,14 +119,16 @@ def warehouse_connection(database: str = WAREHOUSE_DB, *, create: bool = True) -
     if create:
         ensure_database(admin, database)
     params = psycopg.conninfo.conninfo_to_dict(admin)
-    return json.dumps({
-        "conn_type": "postgres",
-        "host": params.get("host") or "127.0.0.1",
-        "port": int(params.get("port") or 5432),
-        "login": params.get("user") or "postgres",
-        "password": params.get("password") or None,
-        "schema": database,
-    })
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": params.get("host") or "127.0.0.1",
+            "port": int(params.get("port") or 5432),
+            "login": params.get("user") or "postgres",
+            "password": params.get("password") or None,
+            "schema": database,
+        }
+    )
 
 
 def free_port() -> int:
@@ -133,25 +138,41 @@ def free_port() -> int:
 
 
 @contextmanager
-def simulator_process(client_id: str, client_secret: str, extra_args: list[str] | None = None,
-                      stderr: IO[bytes] | None = None):
+def simulator_process(
+    client_id: str, client_secret: str, extra_args: list[str] | None = None, stderr: IO[bytes] | None = None
+):
     """``python -m simulator`` on a free port; yields the AIRFLOW_CONN_TTHC_SOURCE value. Its
     messages go to ``stderr`` if given (the dev stack's log), else to this process's."""
     port = free_port()
-    env = dict(os.environ, TTHC_SIM_CLIENT_ID=client_id, TTHC_SIM_CLIENT_SECRET=client_secret,
-               PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)]))
+    env = dict(
+        os.environ,
+        TTHC_SIM_CLIENT_ID=client_id,
+        TTHC_SIM_CLIENT_SECRET=client_secret,
+        PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)]),
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *(extra_args or [])],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
     )
     try:
         line = process.stdout.readline()
         if "ready" not in line:
             raise RuntimeError(f"the simulator did not start (exit code {process.poll()})")
-        yield json.dumps({
-            "conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http",
-            "login": client_id, "password": client_secret, "extra": {"page_size": 1000},
-        })
+        yield json.dumps(
+            {
+                "conn_type": "http",
+                "host": "127.0.0.1",
+                "port": port,
+                "schema": "http",
+                "login": client_id,
+                "password": client_secret,
+                "extra": {"page_size": 1000},
+            }
+        )
     finally:
         process.terminate()
         with suppress(subprocess.TimeoutExpired):
@@ -173,13 +194,25 @@ def prepare_airflow(env: dict[str, str], log: IO[bytes] | None = None) -> None:
         Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
         output = {"stdout": log or subprocess.DEVNULL, "stderr": subprocess.STDOUT if log else None}
         subprocess.run([AIRFLOW_BIN, "db", "migrate"], env=env, cwd=PROJECT_ROOT, check=True, **output)
-        subprocess.run([AIRFLOW_BIN, "pools", "set", SOURCE_POOL, str(SOURCE_POOL_SLOTS),
-                        "concurrent calls to the provincial export API"],
-                       env=env, cwd=PROJECT_ROOT, check=True, **output)
+        subprocess.run(
+            [
+                AIRFLOW_BIN,
+                "pools",
+                "set",
+                SOURCE_POOL,
+                str(SOURCE_POOL_SLOTS),
+                "concurrent calls to the provincial export API",
+            ],
+            env=env,
+            cwd=PROJECT_ROOT,
+            check=True,
+            **output,
+        )
         stamp.touch()
 
 
 # ---- progress of `airflow dags test` runs ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -190,8 +223,12 @@ class Stage:
 def pipeline_stages(start: str, end: str) -> list[Stage]:
     """The whole pipeline for [start, end), in dependency order; the reference DAG takes the lists whole."""
     window = {"start": start, "end": end}
-    return [Stage("tthc_reference"), Stage("tthc_dossiers", window), Stage("tthc_feedback", window),
-            Stage("tthc_indicators", window)]
+    return [
+        Stage("tthc_reference"),
+        Stage("tthc_dossiers", window),
+        Stage("tthc_feedback", window),
+        Stage("tthc_indicators", window),
+    ]
 
 
 FINISHED_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
@@ -204,14 +241,17 @@ class TaskStates:
     total: int = 0
     done: int = 0
     retrying: int = 0
-    failed: tuple[tuple[str, int], ...] = ()   # (task_id, map_index), first to fail first
+    failed: tuple[tuple[str, int], ...] = ()  # (task_id, map_index), first to fail first
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, int, str | None]]) -> TaskStates:
         rows = list(rows)
-        return cls(total=len(rows), done=sum(state in FINISHED_STATES for _, _, state in rows),
-                   retrying=sum(state == "up_for_retry" for _, _, state in rows),
-                   failed=tuple((task, index) for task, index, state in rows if state == "failed"))
+        return cls(
+            total=len(rows),
+            done=sum(state in FINISHED_STATES for _, _, state in rows),
+            retrying=sum(state == "up_for_retry" for _, _, state in rows),
+            failed=tuple((task, index) for task, index, state in rows if state == "failed"),
+        )
 
 
 def metadata_url(env: dict[str, str]) -> str:
@@ -252,12 +292,15 @@ class AirflowRuns:
 
     def task_states(self, dag_id: str, after_run_id: int) -> TaskStates | None:
         """The tasks of the first run of ``dag_id`` made after the run ``after_run_id``."""
-        rows = self._rows("""
+        rows = self._rows(
+            """
             SELECT ti.task_id, ti.map_index, ti.state
             FROM dag_run AS r
             JOIN task_instance AS ti ON ti.dag_id = r.dag_id AND ti.run_id = r.run_id
             WHERE r.id = (SELECT min(id) FROM dag_run WHERE dag_id = :dag_id AND id > :after)
-            ORDER BY ti.end_date, ti.task_id, ti.map_index""", {"dag_id": dag_id, "after": after_run_id})
+            ORDER BY ti.end_date, ti.task_id, ti.map_index""",
+            {"dag_id": dag_id, "after": after_run_id},
+        )
         return None if rows is None else TaskStates.from_rows(rows)
 
 
@@ -284,8 +327,10 @@ class LandedBatches:
         return (rows[0][0] or 0) if rows else 0
 
     def landed_since(self, batch_id: int) -> dict[str, int] | None:
-        rows = self._rows("SELECT entity, sum(record_count)::bigint FROM raw.batch WHERE batch_id > %s"
-                          " GROUP BY entity", (batch_id,))
+        rows = self._rows(
+            "SELECT entity, sum(record_count)::bigint FROM raw.batch WHERE batch_id > %s GROUP BY entity",
+            (batch_id,),
+        )
         return None if rows is None else {entity: int(count) for entity, count in rows}
 
     def close(self) -> None:
@@ -295,7 +340,12 @@ class LandedBatches:
         self.conn = None
 
 
-ENTITY_NOUNS = {"unit": "units", "procedure": "procedures", "dossier": "dossiers", "feedback": "feedback records"}
+ENTITY_NOUNS = {
+    "unit": "units",
+    "procedure": "procedures",
+    "dossier": "dossiers",
+    "feedback": "feedback records",
+}
 
 
 def format_elapsed(seconds: float) -> str:
@@ -307,16 +357,25 @@ def format_elapsed(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def progress_text(dag_id: str, states: TaskStates | None, landed: dict[str, int] | None, elapsed: float,
-                  outcome: str | None = None) -> str:
+def progress_text(
+    dag_id: str,
+    states: TaskStates | None,
+    landed: dict[str, int] | None,
+    elapsed: float,
+    outcome: str | None = None,
+) -> str:
     """One stage on one line: tthc_dossiers    34/36 tasks done · 151,203 dossiers landed · 2m14s"""
-    parts = [f"{dag_id:<16} " + (f"{states.done}/{states.total} tasks done" if states and states.total
-                                 else "starting")]
+    parts = [
+        f"{dag_id:<16} "
+        + (f"{states.done}/{states.total} tasks done" if states and states.total else "starting")
+    ]
     if states and states.retrying:
         parts.append(f"{states.retrying} waiting to retry")
     if states and states.failed:
         parts.append(f"{len(states.failed)} failed")
-    counts = [f"{landed[entity]:,} {noun}" for entity, noun in ENTITY_NOUNS.items() if (landed or {}).get(entity)]
+    counts = [
+        f"{landed[entity]:,} {noun}" for entity, noun in ENTITY_NOUNS.items() if (landed or {}).get(entity)
+    ]
     if counts:
         parts.append(", ".join(counts) + " landed")
     parts.append(format_elapsed(elapsed))
@@ -329,8 +388,14 @@ class ProgressLine:
     """A line that follows a stage: rewritten in place on a terminal; elsewhere (CI, a pipe) a plain
     line when something changed, at most every ``plain_every`` seconds, and the stage's last line."""
 
-    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None, plain_every: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        plain_every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.plain_every = plain_every
@@ -364,15 +429,22 @@ class StageResult:
     landed: dict[str, int]
     elapsed: float
     log_path: Path
-    log_offset: int   # where this run's output starts in the log (bytes)
+    log_offset: int  # where this run's output starts in the log (bytes)
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.states.failed
 
 
-def run_stage(stage: Stage, env: dict[str, str], log_path: Path, progress: ProgressLine, *,
-              warehouse_dsn: str | None = None, poll_s: float = 2.0) -> StageResult:
+def run_stage(
+    stage: Stage,
+    env: dict[str, str],
+    log_path: Path,
+    progress: ProgressLine,
+    *,
+    warehouse_dsn: str | None = None,
+    poll_s: float = 2.0,
+) -> StageResult:
     """``airflow dags test`` for one stage, its output appended to ``log_path``, its progress on
     one line (task states from the Airflow home's metadata database, records landed from the
     warehouse)."""
@@ -386,8 +458,14 @@ def run_stage(stage: Stage, env: dict[str, str], log_path: Path, progress: Progr
         log.flush()
         offset = log.tell()
         started = time.monotonic()
-        process = subprocess.Popen([AIRFLOW_BIN, *args], env=env, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [AIRFLOW_BIN, *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             polled_at = None
             while True:
@@ -398,8 +476,10 @@ def run_stage(stage: Stage, env: dict[str, str], log_path: Path, progress: Progr
                     landed = (batches.landed_since(after_batch) if batches else None) or landed
                 if finished:
                     break
-                progress.update(progress_text(stage.dag_id, states, landed, time.monotonic() - started),
-                                key=(states, tuple(sorted(landed.items()))))
+                progress.update(
+                    progress_text(stage.dag_id, states, landed, time.monotonic() - started),
+                    key=(states, tuple(sorted(landed.items()))),
+                )
                 with suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=1)
         finally:
@@ -411,13 +491,24 @@ def run_stage(stage: Stage, env: dict[str, str], log_path: Path, progress: Progr
                     process.kill()
             if batches:
                 batches.close()
-    result = StageResult(stage, process.returncode, states, landed, time.monotonic() - started, log_path, offset)
-    progress.done(progress_text(stage.dag_id, states, landed, result.elapsed, "ok" if result.ok else "FAILED"))
+    result = StageResult(
+        stage, process.returncode, states, landed, time.monotonic() - started, log_path, offset
+    )
+    progress.done(
+        progress_text(stage.dag_id, states, landed, result.elapsed, "ok" if result.ok else "FAILED")
+    )
     return result
 
 
-def run_pipeline(start: str, end: str, env: dict[str, str], log_path: Path, *,
-                 progress: ProgressLine | None = None, warehouse_dsn: str | None = None) -> StageResult | None:
+def run_pipeline(
+    start: str,
+    end: str,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    progress: ProgressLine | None = None,
+    warehouse_dsn: str | None = None,
+) -> StageResult | None:
     """The whole pipeline for [start, end), as real Airflow DAG runs, in dependency order; stops at
     the first stage that fails and returns it (None when every stage succeeded)."""
     progress = progress or ProgressLine()
@@ -443,8 +534,10 @@ def task_sections(lines: list[str]) -> list[tuple[str, int, int, int]]:
     """Each task try in ``airflow dags test`` output, which runs one task at a time:
     (task_id, map_index, first line, end line)."""
     starts = [(i, m) for i, line in enumerate(lines) if (m := TASK_START.search(line))]
-    return [(m["task_id"], int(m["map_index"]), i, starts[n + 1][0] if n + 1 < len(starts) else len(lines))
-            for n, (i, m) in enumerate(starts)]
+    return [
+        (m["task_id"], int(m["map_index"]), i, starts[n + 1][0] if n + 1 < len(starts) else len(lines))
+        for n, (i, m) in enumerate(starts)
+    ]
 
 
 def failure_excerpt(lines: list[str], limit: int = 40) -> list[str]:
@@ -471,8 +564,9 @@ def failure_summary(result: StageResult, limit: int = 40) -> str:
         task_id, map_index = result.states.failed[0]
         section = next((s for s in reversed(sections) if s[:2] == (task_id, map_index)), None)
     else:  # task states unknown: the last try that raised
-        section = next((s for s in reversed(sections) if any(TASK_FAILED in line for line in lines[s[2]:s[3]])),
-                       None)
+        section = next(
+            (s for s in reversed(sections) if any(TASK_FAILED in line for line in lines[s[2] : s[3]])), None
+        )
     dag_id = result.stage.dag_id
     if section:
         task_id, map_index, begin, end = section
@@ -486,9 +580,15 @@ def failure_summary(result: StageResult, limit: int = 40) -> str:
         excerpt = lines[-limit:]
         where = f"this run from line {first_line}"
     clipped = [line if len(line) <= LINE_LIMIT else line[:LINE_LIMIT] + " …" for line in excerpt]
-    return "\n".join([f"\n{head}. The last {len(excerpt)} lines of its log:", "",
-                      *("    " + line for line in clipped), "",
-                      f"Full log: {shown(result.log_path)} ({where})"])
+    return "\n".join(
+        [
+            f"\n{head}. The last {len(excerpt)} lines of its log:",
+            "",
+            *("    " + line for line in clipped),
+            "",
+            f"Full log: {shown(result.log_path)} ({where})",
+        ]
+    )
 
 
 def log_tail(log_path: Path, limit: int = 40) -> str:
@@ -505,8 +605,9 @@ def shown(path: Path) -> str:
 
 def headline(dsn: str, year: int = 2023, half_start: date = date(2024, 1, 1)) -> list[dict]:
     with warehouse.connect(dsn=dsn) as conn:
-        return warehouse.query(conn, "marts/headline_districts.sql",
-                               {"year_start": date(year, 1, 1), "half_start": half_start})
+        return warehouse.query(
+            conn, "marts/headline_districts.sql", {"year_start": date(year, 1, 1), "half_start": half_start}
+        )
 
 
 def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -> str:
@@ -518,13 +619,17 @@ def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -
             return "n/a"
         return f"{float(row['total_score']):.2f}/{float(row['max_available']):.0f}"
 
-    header = (f"{'district':<34} {'on time ' + str(year):>13} {'digitized ' + half:>18} "
-              f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'rank':>6}")
+    header = (
+        f"{'district':<34} {'on time ' + str(year):>13} {'digitized ' + half:>18} "
+        f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'rank':>6}"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         rank = f"{row['rank_in_level']}/{row['units_in_level']}" if row["rank_in_level"] else "n/a"
-        lines.append(f"{row['unit_name']:<34} {pct(row['on_time']):>13} {pct(row['result_digitized']):>18} "
-                     f"{pct(row['online_payment']):>20} {score(row):>16} {rank:>6}")
+        lines.append(
+            f"{row['unit_name']:<34} {pct(row['on_time']):>13} {pct(row['result_digitized']):>18} "
+            f"{pct(row['online_payment']):>20} {score(row):>16} {rank:>6}"
+        )
     return "\n".join(lines)
 
 
@@ -556,8 +661,9 @@ def new_log_path(kind: str) -> Path:
     return folder / f"{kind}-{datetime.now():%Y%m%d-%H%M%S}.log"
 
 
-def run_command(start: str, end: str, env: dict[str, str], local: dict[str, str], *,
-                with_headline: bool) -> int:
+def run_command(
+    start: str, end: str, env: dict[str, str], local: dict[str, str], *, with_headline: bool
+) -> int:
     """``make demo`` / ``make run``: progress on the terminal, Airflow's output in a log file."""
     log_path = new_log_path("demo" if with_headline else "run")
     print(f"Airflow's output goes to {shown(log_path)}", flush=True)
@@ -571,8 +677,10 @@ def run_command(start: str, end: str, env: dict[str, str], local: dict[str, str]
             env["AIRFLOW_CONN_TTHC_SOURCE"] = source
             failed = run_pipeline(start, end, env, log_path, progress=progress, warehouse_dsn=dsn)
     except (subprocess.CalledProcessError, RuntimeError) as exc:  # Airflow's setup or the simulator
-        print(f"\n{exc}. The last lines of the log:\n\n{log_tail(log_path)}\n\nFull log: {shown(log_path)}",
-              file=sys.stderr)
+        print(
+            f"\n{exc}. The last lines of the log:\n\n{log_tail(log_path)}\n\nFull log: {shown(log_path)}",
+            file=sys.stderr,
+        )
         return 1
     if failed:
         print(failure_summary(failed), file=sys.stderr)
@@ -602,19 +710,32 @@ def unit_report(unit_code: str, period_text: str) -> int:
             data = load_report_data(conn, unit_code.strip(), period)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0]
-        print(f"cannot read the warehouse {describe(fields)}: {reason}\n"
-              "`make demo` (or `make run START=... END=...`) fills it first.", file=sys.stderr)
+        print(
+            f"cannot read the warehouse {describe(fields)}: {reason}\n"
+            "`make demo` (or `make run START=... END=...`) fills it first.",
+            file=sys.stderr,
+        )
         return 1
+    # Airflow, imported to read the connection, logs every library's INFO records to this terminal:
+    # keep the PDF renderer's page-by-page notes out of it.
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     paths = write_report(data)
     print(f"report for {data.unit_name} ({data.unit_code}), {period.label_vi}, from {describe(fields)}:")
     for path in paths.values():
         print(f"  {shown(path)}")
     if "pdf" not in paths:
-        print("no PDF: WeasyPrint needs Pango (Debian: libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)",
-              file=sys.stderr)
+        print(
+            "no PDF: WeasyPrint needs Pango (Debian: libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)",
+            file=sys.stderr,
+        )
     if "figures" in data.missing:
-        print(f"note: the warehouse has no figures for {data.unit_code} in {period.key}: is the unit code "
-              "right, and has `make demo` (or `make run` over that period) loaded it?", file=sys.stderr)
+        print(
+            f"note: the warehouse has no figures for {data.unit_code} in {period.key}: is the unit code "
+            "right, and has `make demo` (or `make run` over that period) loaded it?",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -639,8 +760,9 @@ def main(argv: list[str] | None = None) -> int:
     local = local_secrets()
     env.setdefault("TTHC_PSEUDONYM_KEY", local["TTHC_PSEUDONYM_KEY"])
     env["AIRFLOW_CONN_TTHC_WAREHOUSE"] = warehouse_connection()
-    os.environ.update({k: env[k] for k in ("AIRFLOW_CONN_TTHC_WAREHOUSE", "TTHC_PSEUDONYM_KEY",
-                                           "TTHC_DATA_DOCS_DIR")})
+    os.environ.update(
+        {k: env[k] for k in ("AIRFLOW_CONN_TTHC_WAREHOUSE", "TTHC_PSEUDONYM_KEY", "TTHC_DATA_DOCS_DIR")}
+    )
     # Reading a connection imports Airflow, which wants a home: the dev stack's, not ~/airflow.
     os.environ.setdefault("AIRFLOW_HOME", env["AIRFLOW_HOME"])
 
@@ -660,8 +782,12 @@ def _warehouse_fields():
 
 
 @contextmanager
-def _source(env: dict[str, str], local: dict[str, str], log: IO[bytes] | None = None,
-            progress: ProgressLine | None = None):
+def _source(
+    env: dict[str, str],
+    local: dict[str, str],
+    log: IO[bytes] | None = None,
+    progress: ProgressLine | None = None,
+):
     if os.environ.get("AIRFLOW_CONN_TTHC_SOURCE"):
         if progress:
             progress.done(f"{'source':<16} AIRFLOW_CONN_TTHC_SOURCE")
@@ -670,11 +796,15 @@ def _source(env: dict[str, str], local: dict[str, str], log: IO[bytes] | None = 
     started = time.monotonic()
     if progress:
         progress.update(f"{'simulator':<16} starting")
-    with simulator_process(local["TTHC_SIM_CLIENT_ID"], local["TTHC_SIM_CLIENT_SECRET"], stderr=log) as source:
+    with simulator_process(
+        local["TTHC_SIM_CLIENT_ID"], local["TTHC_SIM_CLIENT_SECRET"], stderr=log
+    ) as source:
         if progress:
             address = json.loads(source)
-            progress.done(f"{'simulator':<16} http://{address['host']}:{address['port']} · "
-                          f"{format_elapsed(time.monotonic() - started)} · ok")
+            progress.done(
+                f"{'simulator':<16} http://{address['host']}:{address['port']} · "
+                f"{format_elapsed(time.monotonic() - started)} · ok"
+            )
         yield source
 
 

@@ -40,16 +40,24 @@ def test_admin_dsn_defaults_to_a_server_that_answers(monkeypatch):
 
 # ---- the progress line ---------------------------------------------------------------------------
 
+
 def test_progress_text_says_tasks_done_records_landed_and_time():
     states = devstack.TaskStates(total=36, done=34)
-    assert (devstack.progress_text("tthc_dossiers", states, {"dossier": 151_203}, 134)
-            == "tthc_dossiers    34/36 tasks done · 151,203 dossiers landed · 2m14s")
-    assert (devstack.progress_text("tthc_reference", devstack.TaskStates(5, 5), {"procedure": 363, "unit": 208}, 14,
-                                   "ok")
-            == "tthc_reference   5/5 tasks done · 208 units, 363 procedures landed · 14s · ok")
+    assert (
+        devstack.progress_text("tthc_dossiers", states, {"dossier": 151_203}, 134)
+        == "tthc_dossiers    34/36 tasks done · 151,203 dossiers landed · 2m14s"
+    )
+    assert (
+        devstack.progress_text(
+            "tthc_reference", devstack.TaskStates(5, 5), {"procedure": 363, "unit": 208}, 14, "ok"
+        )
+        == "tthc_reference   5/5 tasks done · 208 units, 363 procedures landed · 14s · ok"
+    )
     waiting = devstack.TaskStates(total=4, done=1, retrying=1, failed=(("load", 2),))
-    assert (devstack.progress_text("tthc_feedback", waiting, {}, 3_725, "FAILED")
-            == "tthc_feedback    1/4 tasks done · 1 waiting to retry · 1 failed · 1h02m · FAILED")
+    assert (
+        devstack.progress_text("tthc_feedback", waiting, {}, 3_725, "FAILED")
+        == "tthc_feedback    1/4 tasks done · 1 waiting to retry · 1 failed · 1h02m · FAILED"
+    )
     assert devstack.progress_text("tthc_indicators", None, None, 0) == "tthc_indicators  starting · 0s"
 
 
@@ -57,10 +65,10 @@ def test_progress_line_on_a_pipe_prints_plain_lines_when_something_changed():
     clock = iter([0.0, 5.0, 40.0, 41.0, 90.0])
     out = io.StringIO()
     line = devstack.ProgressLine(out, tty=False, plain_every=30, clock=lambda: next(clock))
-    line.update("a 0/2", key=0)     # t=0: the first line is printed at once
-    line.update("a 1/2", key=1)     # t=5: changed, but too soon after the last line
-    line.update("a 1/2", key=1)     # t=40: printed (changed since the last printed line)
-    line.update("a 1/2", key=1)     # t=41: unchanged
+    line.update("a 0/2", key=0)  # t=0: the first line is printed at once
+    line.update("a 1/2", key=1)  # t=5: changed, but too soon after the last line
+    line.update("a 1/2", key=1)  # t=40: printed (changed since the last printed line)
+    line.update("a 1/2", key=1)  # t=41: unchanged
     line.update("a 1/2 (later)", key=1)  # t=90: unchanged key: nothing new to say
     line.done("a 2/2 · ok")
     assert out.getvalue() == "a 0/2\na 1/2\na 2/2 · ok\n"
@@ -81,7 +89,9 @@ def test_metadata_url_is_the_one_airflow_uses(tmp_path):
     home.mkdir()
     env = {"AIRFLOW_HOME": str(home)}
     assert devstack.metadata_url(env) == f"sqlite:///{home / 'airflow.db'}"
-    (home / "airflow.cfg").write_text("[core]\nx = 1\n[database]\nsql_alchemy_conn = sqlite:////elsewhere.db\n")
+    (home / "airflow.cfg").write_text(
+        "[core]\nx = 1\n[database]\nsql_alchemy_conn = sqlite:////elsewhere.db\n"
+    )
     assert devstack.metadata_url(env) == "sqlite:////elsewhere.db"
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = "postgresql://airflow@db/airflow"
     assert devstack.metadata_url(env) == "postgresql://airflow@db/airflow"
@@ -108,17 +118,27 @@ def test_state_dir_can_be_another_folder(tmp_path, monkeypatch):
 
 # ---- real `airflow dags test` runs ---------------------------------------------------------------
 
+
 @pytest.fixture
 def stage_env(airflow_home, pseudonym_key, tmp_path):
     def make(source: dict | str, warehouse_dsn: str | None = None, **extra: str) -> dict[str, str]:
         env = devstack.airflow_env(home=airflow_home)
         env.update(
-            AIRFLOW_CONN_TTHC_SOURCE=source if isinstance(source, str) else json.dumps({"conn_type": "http", **source}),
-            AIRFLOW_CONN_TTHC_WAREHOUSE=(warehouse_connection_json(warehouse_dsn) if warehouse_dsn else
-                                         json.dumps({"conn_type": "postgres", "login": "postgres",
-                                                     "schema": "tthc_nowhere", **CLOSED})),
-            TTHC_PSEUDONYM_KEY=pseudonym_key, TTHC_DATA_DOCS_DIR=str(tmp_path / "data_docs"),
-            TTHC_REPORT_DIR=str(tmp_path / "reports"), **extra)
+            AIRFLOW_CONN_TTHC_SOURCE=source
+            if isinstance(source, str)
+            else json.dumps({"conn_type": "http", **source}),
+            AIRFLOW_CONN_TTHC_WAREHOUSE=(
+                warehouse_connection_json(warehouse_dsn)
+                if warehouse_dsn
+                else json.dumps(
+                    {"conn_type": "postgres", "login": "postgres", "schema": "tthc_nowhere", **CLOSED}
+                )
+            ),
+            TTHC_PSEUDONYM_KEY=pseudonym_key,
+            TTHC_DATA_DOCS_DIR=str(tmp_path / "data_docs"),
+            TTHC_REPORT_DIR=str(tmp_path / "reports"),
+            **extra,
+        )
         return env
 
     return make
@@ -126,22 +146,31 @@ def stage_env(airflow_home, pseudonym_key, tmp_path):
 
 def last_run_tasks(airflow_home: Path, dag_id: str) -> list[tuple[str, int, str]]:
     with sqlite3.connect(airflow_home / "airflow.db") as db:
-        return db.execute("""SELECT task_id, map_index, state FROM task_instance
+        return db.execute(
+            """SELECT task_id, map_index, state FROM task_instance
                              WHERE dag_id = ? AND run_id = (SELECT run_id FROM dag_run WHERE dag_id = ?
-                                                            ORDER BY id DESC LIMIT 1)""", (dag_id, dag_id)).fetchall()
+                                                            ORDER BY id DESC LIMIT 1)""",
+            (dag_id, dag_id),
+        ).fetchall()
 
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_a_dag_run_is_one_progress_line_and_airflow_output_goes_to_the_log(stage_env, make_database, airflow_home,
-                                                                           tmp_path):
+def test_a_dag_run_is_one_progress_line_and_airflow_output_goes_to_the_log(
+    stage_env, make_database, airflow_home, tmp_path
+):
     dsn = make_database("devstack_progress")
     log_path = tmp_path / "demo.log"
     out = io.StringIO()
     with simulated_source(build_province(SimulationConfig(dossiers_per_year=SMALL_VOLUME))) as (_, source):
-        result = devstack.run_stage(devstack.Stage("tthc_reference"), stage_env(source, dsn), log_path,
-                                    devstack.ProgressLine(out, tty=False, plain_every=0), warehouse_dsn=dsn,
-                                    poll_s=0.5)
+        result = devstack.run_stage(
+            devstack.Stage("tthc_reference"),
+            stage_env(source, dsn),
+            log_path,
+            devstack.ProgressLine(out, tty=False, plain_every=0),
+            warehouse_dsn=dsn,
+            poll_s=0.5,
+        )
     assert result.ok, devstack.failure_summary(result)
 
     tasks = last_run_tasks(airflow_home, "tthc_reference")
@@ -151,10 +180,15 @@ def test_a_dag_run_is_one_progress_line_and_airflow_output_goes_to_the_log(stage
     assert landed["unit"] > 0 and landed["procedure"] > 0
     lines = out.getvalue().splitlines()
     assert lines[0] == "tthc_reference   starting · 0s"
-    assert lines[-1] == (f"tthc_reference   {len(tasks)}/{len(tasks)} tasks done · {landed['unit']:,} units, "
-                         f"{landed['procedure']:,} procedures landed · {devstack.format_elapsed(result.elapsed)} · ok")
+    assert lines[-1] == (
+        f"tthc_reference   {len(tasks)}/{len(tasks)} tasks done · {landed['unit']:,} units, "
+        f"{landed['procedure']:,} procedures landed · {devstack.format_elapsed(result.elapsed)} · ok"
+    )
     # followed while it ran, one short line at a time; nothing of Airflow's own output
-    assert any(re.fullmatch(r"tthc_reference   \d+/\d+ tasks done( · .*)? · (\d+m)?\d+s", line) for line in lines[1:-1])
+    assert any(
+        re.fullmatch(r"tthc_reference   \d+/\d+ tasks done( · .*)? · (\d+m)?\d+s", line)
+        for line in lines[1:-1]
+    )
     assert all(line.startswith("tthc_reference ") and len(line) < 120 for line in lines)
     log = log_path.read_text(encoding="utf-8")
     assert "$ airflow dags test tthc_reference\n" in log
@@ -170,12 +204,19 @@ def test_a_failed_run_prints_the_failing_task_s_last_log_lines(stage_env, tmp_pa
     log_path.write_text("the output of an earlier stage\n" * 5)
     out = io.StringIO()
     stage = devstack.Stage("tthc_report", {"unit_code": "H35.112", "period": "2024-H1"})
-    result = devstack.run_stage(stage, stage_env(CLOSED, AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY="0"), log_path,
-                                devstack.ProgressLine(out, tty=False))
+    result = devstack.run_stage(
+        stage,
+        stage_env(CLOSED, AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY="0"),
+        log_path,
+        devstack.ProgressLine(out, tty=False),
+    )
     assert not result.ok and result.returncode != 0
     assert result.states.failed == (("render_report", -1),)
-    assert out.getvalue().splitlines()[-1].endswith(" · 1 failed · " + devstack.format_elapsed(result.elapsed)
-                                                    + " · FAILED")
+    assert (
+        out.getvalue()
+        .splitlines()[-1]
+        .endswith(" · 1 failed · " + devstack.format_elapsed(result.elapsed) + " · FAILED")
+    )
 
     summary = devstack.failure_summary(result)
     assert "tthc_report: task render_report failed. The last" in summary
@@ -190,12 +231,15 @@ def test_a_failed_run_prints_the_failing_task_s_last_log_lines(stage_env, tmp_pa
     log_lines = log_path.read_text(encoding="utf-8").splitlines()
     task_line = int(where.group(2))
     assert "[DAG TEST] starting task_id=render_report map_index=-1" in log_lines[task_line - 1]
-    first_try = next(i for i, line in enumerate(log_lines) if "[DAG TEST] starting task_id=render_report" in line)
+    first_try = next(
+        i for i, line in enumerate(log_lines) if "[DAG TEST] starting task_id=render_report" in line
+    )
     assert task_line - 1 > first_try  # the second try, not the first
-    assert excerpt[-1] in log_lines[task_line - 1:]
+    assert excerpt[-1] in log_lines[task_line - 1 :]
 
 
 # ---- make report ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small_warehouse(make_database):
@@ -203,19 +247,46 @@ def small_warehouse(make_database):
     dsn = make_database("devstack_report")
     with warehouse.connect(dsn=dsn) as conn:
         insert_reference(conn)
-        insert_dossier(conn, "r1", COMMUNE_A, received_at="2024-03-04 08:00", due_at="2024-03-08 17:00",
-                       finished_at="2024-03-07 10:00", timeliness="early", has_positive_fee=True, online_payment=1)
-        insert_dossier(conn, "r2", OFFICE_1, received_at="2024-02-01 08:00", due_at="2024-02-06 17:00",
-                       finished_at="2024-02-09 09:00", timeliness="late", has_positive_fee=True)
-        insert_dossier(conn, "r3", COMMUNE_C, procedure_code=P_FREE, received_at="2024-04-02 08:00",
-                       due_at="2024-04-05 17:00", finished_at="2024-04-03 08:00", timeliness="early")
+        insert_dossier(
+            conn,
+            "r1",
+            COMMUNE_A,
+            received_at="2024-03-04 08:00",
+            due_at="2024-03-08 17:00",
+            finished_at="2024-03-07 10:00",
+            timeliness="early",
+            has_positive_fee=True,
+            online_payment=1,
+        )
+        insert_dossier(
+            conn,
+            "r2",
+            OFFICE_1,
+            received_at="2024-02-01 08:00",
+            due_at="2024-02-06 17:00",
+            finished_at="2024-02-09 09:00",
+            timeliness="late",
+            has_positive_fee=True,
+        )
+        insert_dossier(
+            conn,
+            "r3",
+            COMMUNE_C,
+            procedure_code=P_FREE,
+            received_at="2024-04-02 08:00",
+            due_at="2024-04-05 17:00",
+            finished_at="2024-04-03 08:00",
+            timeliness="early",
+        )
         conn.commit()
         indicators.refresh(conn, date(2024, 1, 1), date(2024, 7, 1))
     return dsn
 
 
 @pytest.mark.integration
-def test_report_command_writes_the_unit_report_from_the_warehouse(small_warehouse, monkeypatch, tmp_path, capsys):
+def test_report_command_writes_the_unit_report_from_the_warehouse(
+    small_warehouse, monkeypatch, tmp_path, capsys
+):
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse_connection_json(small_warehouse))
     monkeypatch.setenv("TTHC_REPORT_DIR", str(tmp_path))
     assert devstack.main(["report", "--unit", DISTRICT_1, "--period", "2024-H1"]) == 0
@@ -228,21 +299,28 @@ def test_report_command_writes_the_unit_report_from_the_warehouse(small_warehous
 
     html = html_path.read_text(encoding="utf-8")
     with psycopg.connect(small_warehouse) as conn:
-        [(received,)] = conn.execute("""SELECT numerator FROM mart.indicator_value
+        [(received,)] = conn.execute(
+            """SELECT numerator FROM mart.indicator_value
                                         WHERE indicator_code = 'RECEIVED' AND period_type = 'half'
                                           AND period_start = '2024-01-01' AND unit_code = %s
-                                          AND unit_scheme = 'as_recorded'""", (DISTRICT_1,)).fetchall()
-        [(not_scored,)] = conn.execute("""SELECT not_scored FROM mart.score_766
+                                          AND unit_scheme = 'as_recorded'""",
+            (DISTRICT_1,),
+        ).fetchall()
+        [(not_scored,)] = conn.execute(
+            """SELECT not_scored FROM mart.score_766
                                           WHERE period_type = 'half' AND period_start = '2024-01-01'
                                             AND unit_code = %s AND unit_scheme = 'as_recorded'""",
-                                       (DISTRICT_1,)).fetchall()
+            (DISTRICT_1,),
+        ).fetchall()
     assert received == 2  # r1 (commune A) and r2 (the district office); r3 is the other district's
     assert re.search(r'<tr data-indicator="RECEIVED">.*?<td class="n numerator">2</td>', html, re.S)
     # the leaders' notes say it in words; only the engineers' line names the reference document
     assert "indicators.md" in not_scored
     assert re.findall(r"[\w/]*indicators\.md", html) == ["docs/indicators.md"]
     assert "mart.scoring_rule" not in html and "as_recorded" not in html
-    items = re.findall(r"<li>(.*?)</li>", re.search(r'id="not-scored">(.*?)</div>', html, re.S).group(1), re.S)
+    items = re.findall(
+        r"<li>(.*?)</li>", re.search(r'id="not-scored">(.*?)</div>', html, re.S).group(1), re.S
+    )
     assert [item.split(":")[0] for item in items] == ["Mục 1.1–1.3 (12 điểm)", "Nhóm Số hóa hồ sơ (2 điểm)"]
     assert 'id="notes"' in html and "Quyết định số 766/QĐ-TTg" in html
 
@@ -251,7 +329,9 @@ def test_report_command_writes_the_unit_report_from_the_warehouse(small_warehous
 def test_report_command_says_when_there_is_no_warehouse(admin_dsn, monkeypatch, tmp_path, capsys):
     params = psycopg.conninfo.conninfo_to_dict(admin_dsn)
     params["dbname"] = "tthc_test_no_such_warehouse"
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse_connection_json(psycopg.conninfo.make_conninfo(**params)))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse_connection_json(psycopg.conninfo.make_conninfo(**params))
+    )
     monkeypatch.setenv("TTHC_REPORT_DIR", str(tmp_path))
     assert devstack.main(["report"]) == 1
     err = capsys.readouterr().err
