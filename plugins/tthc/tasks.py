@@ -119,8 +119,9 @@ def lookback() -> timedelta:
 
 def reconcile_with_source(days: int, end: str | None, max_share: float, max_absolute: int) -> dict:
     from tthc.reconcile import ReconciliationError, describe, reconcile
+    from tthc.settings import LOCAL_TZ
     from tthc.source_client import SourceClient, SourceSettings
-    from tthc.windows import LOCAL_TZ, parse_moment
+    from tthc.windows import parse_moment
 
     end_day = parse_moment(end).date() if end else datetime.now(LOCAL_TZ).date()
     first_day = end_day - timedelta(days=days)
@@ -150,9 +151,9 @@ def check_mart_freshness(now: str | None = None) -> dict:
 def retry_waiting() -> dict | None:
     """Dossiers quarantined for a unit or procedure that is known now, loaded through the normal
     path: the audit of their retry batch, or None when nothing waits."""
-    from tthc.quality import retry
+    from tthc.load.retry import retry_waiting as load_waiting
 
-    return retry.retry_waiting(warehouse.warehouse_conninfo())
+    return load_waiting(warehouse.warehouse_conninfo())
 
 
 def render_report(unit_code: str, period: str) -> dict[str, str]:
