@@ -78,7 +78,7 @@ Records set aside by the record rules are not failures (the rest of the batch lo
 
 @dag(
     dag_id="tthc_dossiers",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"),
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone=dag_policy.LOCAL_TZ_NAME),
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=4,

@@ -43,7 +43,7 @@ safe: nothing already loaded is written twice.
 
 @dag(
     dag_id="tthc_feedback",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"),
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone=dag_policy.LOCAL_TZ_NAME),
     start_date=datetime(2023, 1, 1),
     catchup=False,
     max_active_runs=2,

@@ -4,7 +4,8 @@ its tasks retry and whom they alert when they have failed for good.
 DAG files take their ``tags`` and ``default_args`` from here; ``tests/dags/test_dag_integrity.py``
 checks every DAG in the bag against the same definitions (and that each ``doc_md`` has a
 "When it fails" section). This is the one module below ``tthc.tasks`` that DAG files import,
-for the failure notifier, which Airflow needs at parse time.
+for what Airflow needs at parse time: the failure notifier and the schedules' time zone
+(``LOCAL_TZ_NAME``, re-exported from ``tthc.settings``).
 
 Kept free of heavy imports: every DAG file imports it at parse time.
 """
@@ -12,8 +13,9 @@ Kept free of heavy imports: every DAG file imports it at parse time.
 from __future__ import annotations
 
 from tthc.quality.alerts import FailureNotifier, failure_notifier
+from tthc.settings import LOCAL_TZ_NAME
 
-__all__ = ["OWNER", "TAGS", "WITHOUT_RETRIES", "FailureNotifier", "default_args", "failure_notifier", "tags"]
+__all__ = ["LOCAL_TZ_NAME", "OWNER", "TAGS", "WITHOUT_RETRIES", "FailureNotifier", "default_args", "failure_notifier", "tags"]
 
 # Shown in the UI's owner column and filter; "airflow" (Airflow's default) would say nobody.
 OWNER = "tthc-data"

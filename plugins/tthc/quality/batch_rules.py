@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from tthc.settings import quality_thresholds
+from tthc.settings import LOCAL_TZ_NAME, quality_thresholds
 
 RETRY_ENDPOINT = "quality:retry"
 # Staging columns that are bookkeeping, not data: never judged as "emptied".
@@ -221,7 +221,7 @@ def _unit_stopped(batch: BatchInfo, profile: Profile, config: dict, conn) -> Rul
     # A unit that ceased to exist (valid_to before the window) stopped for a reason.
     ended = {row[0] for row in conn.execute(
         """SELECT unit_code FROM core.dim_unit WHERE row_valid_to IS NULL AND unit_code = ANY(%s)
-           AND valid_to < (%s AT TIME ZONE 'Asia/Ho_Chi_Minh')::date""", (silent, batch.window_start))} if silent else set()
+           AND valid_to < (%s AT TIME ZONE %s)::date""", (silent, batch.window_start, LOCAL_TZ_NAME))} if silent else set()
     stopped = sorted(u for u in silent if u not in ended)
     observed = {"stopped": stopped, "regular_units": len(regular), "windows": len(history)}
     if not stopped:
