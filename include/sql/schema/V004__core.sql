@@ -2,65 +2,64 @@
 -- current one with row_valid_to NULL); facts hold one row per live dossier.
 
 CREATE TABLE core.dim_unit (
-    unit_version_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    unit_code         text        NOT NULL,
-    unit_name         text        NOT NULL,
-    unit_type         text        NOT NULL,
-    parent_code       text,
-    gso_code          text,
-    valid_from        date,
-    valid_to          date,
-    successor_codes   text[]      NOT NULL DEFAULT '{}',
+    unit_version_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    unit_code text NOT NULL,
+    unit_name text NOT NULL,
+    unit_type text NOT NULL,
+    parent_code text,
+    gso_code text,
+    valid_from date,
+    valid_to date,
+    successor_codes text[] NOT NULL DEFAULT '{}',
     source_updated_at timestamptz,
-    row_valid_from    timestamptz NOT NULL,
-    row_valid_to      timestamptz,
-    batch_id          bigint      NOT NULL
+    row_valid_from timestamptz NOT NULL,
+    row_valid_to timestamptz,
+    batch_id bigint NOT NULL
 );
 CREATE UNIQUE INDEX dim_unit_current_idx ON core.dim_unit (unit_code) WHERE row_valid_to IS NULL;
 
 -- Which unit took over which on a reorganisation (2025-07-01: many-to-many).
 CREATE TABLE core.unit_lineage (
     predecessor_code text NOT NULL,
-    successor_code   text NOT NULL,
-    effective_date   date NOT NULL,
+    successor_code text NOT NULL,
+    effective_date date NOT NULL,
     PRIMARY KEY (predecessor_code, successor_code)
 );
 
 -- Every unit with every unit above it (and itself, depth 0), for roll-ups.
 CREATE TABLE core.unit_closure (
-    ancestor_code   text    NOT NULL,
-    descendant_code text    NOT NULL,
-    depth           integer NOT NULL,
+    ancestor_code text NOT NULL,
+    descendant_code text NOT NULL,
+    depth integer NOT NULL,
     PRIMARY KEY (ancestor_code, descendant_code)
 );
 CREATE INDEX unit_closure_descendant_idx ON core.unit_closure (descendant_code);
 
 CREATE TABLE core.dim_procedure (
     procedure_version_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    procedure_code    text        NOT NULL,
-    procedure_name    text        NOT NULL,
-    field_code        text,
-    field_name        text,
-    levels            text[]      NOT NULL DEFAULT '{}',
-    time_limit        numeric,
-    time_limit_unit   text,
-    has_fee           boolean     NOT NULL,
-    has_paper_result  boolean     NOT NULL,
-    online_level      text,
+    procedure_code text NOT NULL,
+    procedure_name text NOT NULL,
+    field_code text,
+    field_name text,
+    levels text[] NOT NULL DEFAULT '{}',
+    time_limit numeric,
+    time_limit_unit text,
+    has_fee boolean NOT NULL,
+    has_paper_result boolean NOT NULL,
+    online_level text,
     source_updated_at timestamptz,
-    row_valid_from    timestamptz NOT NULL,
-    row_valid_to      timestamptz,
-    batch_id          bigint      NOT NULL
+    row_valid_from timestamptz NOT NULL,
+    row_valid_to timestamptz,
+    batch_id bigint NOT NULL
 );
-CREATE UNIQUE INDEX dim_procedure_current_idx
-    ON core.dim_procedure (procedure_code) WHERE row_valid_to IS NULL;
+CREATE UNIQUE INDEX dim_procedure_current_idx ON core.dim_procedure (procedure_code) WHERE row_valid_to IS NULL;
 
 CREATE TABLE core.dim_date (
-    day            date    PRIMARY KEY,
+    day date PRIMARY KEY,
     is_working_day boolean NOT NULL,
-    holiday_name   text,
-    lunar_date     text    NOT NULL,
-    source         text    NOT NULL
+    holiday_name text,
+    lunar_date text NOT NULL,
+    source text NOT NULL
 );
 
 -- The warehouse's own id of a dossier, not the source's: a dossier keeps it when a newer version
@@ -68,50 +67,50 @@ CREATE TABLE core.dim_date (
 CREATE SEQUENCE core.dossier_id_seq AS bigint;
 
 CREATE TABLE core.fact_dossier (
-    ma_ho_so                  text PRIMARY KEY,
-    procedure_code            text,
-    procedure_name            text,
-    field_code                text,
-    field_name                text,
-    receiving_unit_code       text,
-    competent_unit_code       text,
-    channel                   smallint NOT NULL,  -- 1 in person (also when the source sent none), 2 online, 3 post
-    applicant_type            smallint,
-    applicant_name_token      text,
-    applicant_id_token        text,
-    applicant_phone_token     text,
-    applicant_email_token     text,
-    applicant_address_token   text,
-    summary_token             text,
-    submitted_at              timestamptz,
-    received_at               timestamptz,
-    due_at                    timestamptz,
-    finished_at               timestamptz,
-    returned_at               timestamptz,
-    refused_at                timestamptz,
-    status                    smallint NOT NULL,
-    has_digitized_component   boolean  NOT NULL,
-    vneid_verified            boolean  NOT NULL,
-    online_payment            smallint NOT NULL,
-    synced_to_portal          boolean  NOT NULL,
-    has_apology               boolean  NOT NULL,
-    rating                    smallint,
+    ma_ho_so text PRIMARY KEY,
+    procedure_code text,
+    procedure_name text,
+    field_code text,
+    field_name text,
+    receiving_unit_code text,
+    competent_unit_code text,
+    channel smallint NOT NULL,  -- 1 in person (also when the source sent none), 2 online, 3 post
+    applicant_type smallint,
+    applicant_name_token text,
+    applicant_id_token text,
+    applicant_phone_token text,
+    applicant_email_token text,
+    applicant_address_token text,
+    summary_token text,
+    submitted_at timestamptz,
+    received_at timestamptz,
+    due_at timestamptz,
+    finished_at timestamptz,
+    returned_at timestamptz,
+    refused_at timestamptz,
+    status smallint NOT NULL,
+    has_digitized_component boolean NOT NULL,
+    vneid_verified boolean NOT NULL,
+    online_payment smallint NOT NULL,
+    synced_to_portal boolean NOT NULL,
+    has_apology boolean NOT NULL,
+    rating smallint,
     -- Derived once at merge time from the child lists, so indicators never re-scan them.
-    supplement_count          integer  NOT NULL,
-    supplement_pause          interval NOT NULL,
-    open_supplement_at        timestamptz,
-    has_positive_fee          boolean  NOT NULL,
-    has_electronic_result     boolean  NOT NULL,
-    has_reused_component      boolean  NOT NULL,
+    supplement_count integer NOT NULL,
+    supplement_pause interval NOT NULL,
+    open_supplement_at timestamptz,
+    has_positive_fee boolean NOT NULL,
+    has_electronic_result boolean NOT NULL,
+    has_reused_component boolean NOT NULL,
     has_citizen_store_component boolean NOT NULL,
-    end_adjusted_at           timestamptz,
-    timeliness                text CHECK (timeliness IN ('early', 'on_time', 'late')),
-    source_updated_at         timestamptz NOT NULL,
-    batch_id                  bigint   NOT NULL,
-    merged_at                 timestamptz NOT NULL DEFAULT now(),
+    end_adjusted_at timestamptz,
+    timeliness text CHECK (timeliness IN ('early', 'on_time', 'late')),
+    source_updated_at timestamptz NOT NULL,
+    batch_id bigint NOT NULL,
+    merged_at timestamptz NOT NULL DEFAULT now(),
     -- The merge hands ids out itself (the child rows need them before the fact row exists); the
     -- default serves other writers (test fixtures).
-    dossier_id                bigint   NOT NULL DEFAULT nextval('core.dossier_id_seq')
+    dossier_id bigint NOT NULL DEFAULT nextval('core.dossier_id_seq')
 );
 ALTER SEQUENCE core.dossier_id_seq OWNED BY core.fact_dossier.dossier_id;
 
@@ -126,12 +125,12 @@ CREATE INDEX fact_dossier_source_updated_idx ON core.fact_dossier (source_update
 -- The pseudonymized tokens are keyed hashes, distinct for nearly every dossier and compared with
 -- nothing but themselves: their statistics would only make the loads' ANALYZE of the facts slower.
 ALTER TABLE core.fact_dossier
-    ALTER COLUMN applicant_name_token    SET STATISTICS 0,
-    ALTER COLUMN applicant_id_token      SET STATISTICS 0,
-    ALTER COLUMN applicant_phone_token   SET STATISTICS 0,
-    ALTER COLUMN applicant_email_token   SET STATISTICS 0,
-    ALTER COLUMN applicant_address_token SET STATISTICS 0,
-    ALTER COLUMN summary_token           SET STATISTICS 0;
+ALTER COLUMN applicant_name_token SET STATISTICS 0,
+ALTER COLUMN applicant_id_token SET STATISTICS 0,
+ALTER COLUMN applicant_phone_token SET STATISTICS 0,
+ALTER COLUMN applicant_email_token SET STATISTICS 0,
+ALTER COLUMN applicant_address_token SET STATISTICS 0,
+ALTER COLUMN summary_token SET STATISTICS 0;
 
 -- The child lists of a dossier, keyed by its id: new rows are appended at the right edge of the
 -- key's index instead of landing all over one keyed by the source's code. ma_ho_so stays as a
@@ -176,54 +175,54 @@ CREATE TABLE core.dossier_step (
 -- No mart reads the child lists; the merge and the invariant checks need only row counts and the
 -- number of dossiers, which a small sample gives (the target the loads use for staging).
 ALTER TABLE core.dossier_document
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN component_code SET STATISTICS 10, ALTER COLUMN file_name SET STATISTICS 10,
-    ALTER COLUMN is_digitized SET STATISTICS 10, ALTER COLUMN is_reused SET STATISTICS 10,
-    ALTER COLUMN from_citizen_store SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
+ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+ALTER COLUMN component_code SET STATISTICS 10, ALTER COLUMN file_name SET STATISTICS 10,
+ALTER COLUMN is_digitized SET STATISTICS 10, ALTER COLUMN is_reused SET STATISTICS 10,
+ALTER COLUMN from_citizen_store SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
 ALTER TABLE core.dossier_fee
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN fee_code SET STATISTICS 10, ALTER COLUMN fee_name SET STATISTICS 10,
-    ALTER COLUMN amount SET STATISTICS 10, ALTER COLUMN collection_method SET STATISTICS 10,
-    ALTER COLUMN dossier_id SET STATISTICS 10;
+ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+ALTER COLUMN fee_code SET STATISTICS 10, ALTER COLUMN fee_name SET STATISTICS 10,
+ALTER COLUMN amount SET STATISTICS 10, ALTER COLUMN collection_method SET STATISTICS 10,
+ALTER COLUMN dossier_id SET STATISTICS 10;
 ALTER TABLE core.dossier_result
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN result_code SET STATISTICS 10, ALTER COLUMN result_name SET STATISTICS 10,
-    ALTER COLUMN file_url SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
+ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+ALTER COLUMN result_code SET STATISTICS 10, ALTER COLUMN result_name SET STATISTICS 10,
+ALTER COLUMN file_url SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
 ALTER TABLE core.dossier_supplement
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN supplement_id SET STATISTICS 10, ALTER COLUMN requested_at SET STATISTICS 10,
-    ALTER COLUMN answered_at SET STATISTICS 10, ALTER COLUMN due_before SET STATISTICS 10,
-    ALTER COLUMN due_after SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
+ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+ALTER COLUMN supplement_id SET STATISTICS 10, ALTER COLUMN requested_at SET STATISTICS 10,
+ALTER COLUMN answered_at SET STATISTICS 10, ALTER COLUMN due_before SET STATISTICS 10,
+ALTER COLUMN due_after SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
 ALTER TABLE core.dossier_step
-    ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
-    ALTER COLUMN step_at SET STATISTICS 10, ALTER COLUMN status SET STATISTICS 10,
-    ALTER COLUMN department SET STATISTICS 10, ALTER COLUMN handler_token SET STATISTICS 10,
-    ALTER COLUMN content_token SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
+ALTER COLUMN ma_ho_so SET STATISTICS 10, ALTER COLUMN position SET STATISTICS 10,
+ALTER COLUMN step_at SET STATISTICS 10, ALTER COLUMN status SET STATISTICS 10,
+ALTER COLUMN department SET STATISTICS 10, ALTER COLUMN handler_token SET STATISTICS 10,
+ALTER COLUMN content_token SET STATISTICS 10, ALTER COLUMN dossier_id SET STATISTICS 10;
 
 -- A dossier deleted in the source (DaXoa = 1) leaves the facts but is remembered, so an older
 -- version arriving late cannot bring it back. dossier_id is the id it had: the invariant check
 -- finds a deleted dossier's left-over child rows by it.
 CREATE TABLE core.dossier_tombstone (
-    ma_ho_so          text PRIMARY KEY,
+    ma_ho_so text PRIMARY KEY,
     source_updated_at timestamptz NOT NULL,
-    batch_id          bigint NOT NULL,
-    deleted_at        timestamptz NOT NULL DEFAULT now(),
-    dossier_id        bigint
+    batch_id bigint NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT now(),
+    dossier_id bigint
 );
 -- The invariant check looks up the tombstones a batch wrote.
 CREATE INDEX dossier_tombstone_batch_idx ON core.dossier_tombstone (batch_id);
 
 CREATE TABLE core.fact_feedback (
-    ma_pakn           text PRIMARY KEY,
-    unit_code         text,
-    ma_ho_so          text,
-    kind              text,
-    received_at       timestamptz,
-    deadline_at       timestamptz,
-    handled_at        timestamptz,
-    satisfied         smallint,
+    ma_pakn text PRIMARY KEY,
+    unit_code text,
+    ma_ho_so text,
+    kind text,
+    received_at timestamptz,
+    deadline_at timestamptz,
+    handled_at timestamptz,
+    satisfied smallint,
     source_updated_at timestamptz NOT NULL,
-    batch_id          bigint NOT NULL
+    batch_id bigint NOT NULL
 );
 CREATE INDEX fact_feedback_received_idx ON core.fact_feedback (received_at);
 -- DOSSIER_SATISFACTION leaves out the dossiers a PAKN is about.
@@ -264,4 +263,4 @@ $$;
 
 CREATE INDEX fact_dossier_open_long_idx ON core.fact_dossier (received_at)
 WHERE due_at IS NOT NULL AND received_at IS NOT NULL AND status NOT IN (1, 3)
-  AND core.dossier_open_long(status, received_at, finished_at);
+AND core.dossier_open_long(status, received_at, finished_at);

@@ -17,9 +17,11 @@ $$;
 -- The formula alone, inlinable in set-based refreshes. Scores are published with two decimals.
 -- linear: max x ratio; full_at X: min(max, max x ratio / X); no denominator: full points for the
 -- items that say so (PAKN), else 0.
-CREATE OR REPLACE FUNCTION mart.apply_scoring_rule(rule_kind text, max_points numeric, threshold numeric,
-                                                   full_when_empty boolean, numerator numeric,
-                                                   denominator numeric)
+CREATE OR REPLACE FUNCTION mart.apply_scoring_rule(
+    rule_kind text, max_points numeric, threshold numeric,
+    full_when_empty boolean, numerator numeric,
+    denominator numeric
+)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -32,8 +34,10 @@ AS $$
 $$;
 
 -- The one entry point: the rule in force on at_date for that indicator (NULL when none scores it).
-CREATE OR REPLACE FUNCTION mart.score_indicator(indicator_code text, numerator numeric, denominator numeric,
-                                               at_date date)
+CREATE OR REPLACE FUNCTION mart.score_indicator(
+    indicator_code text, numerator numeric, denominator numeric,
+    at_date date
+)
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -45,7 +49,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mart.score_indicator(text, numeric, numeric, date) IS
-    'Điểm 766 của một chỉ số theo quy tắc có hiệu lực tại ngày at_date (làm tròn 2 chữ số)';
+'Điểm 766 của một chỉ số theo quy tắc có hiệu lực tại ngày at_date (làm tròn 2 chữ số)';
 
 -- A view's function calls are checked against its reader, not its owner: bi_reader needs EXECUTE.
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA mart TO bi_reader;
