@@ -315,6 +315,9 @@ class LandedBatches:
         try:
             if self.conn is None or self.conn.closed:
                 self.conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+                # A migration holding raw.batch makes this poll give up, never wait in its queue.
+                self.conn.execute("SET lock_timeout = '1s'")
+                self.conn.execute("SET statement_timeout = '5s'")
             if not self.conn.execute("SELECT to_regclass('raw.batch') IS NOT NULL").fetchone()[0]:
                 return []  # the first DAG run migrates the warehouse
             return self.conn.execute(sql, params).fetchall()
@@ -682,6 +685,9 @@ def run_command(
             file=sys.stderr,
         )
         return 1
+    except KeyboardInterrupt:  # the Airflow run and the simulator were stopped on the way out
+        print(f"\ninterrupted; Airflow's output so far: {shown(log_path)}", file=sys.stderr)
+        return 130
     if failed:
         print(failure_summary(failed), file=sys.stderr)
         return 1
