@@ -27,7 +27,7 @@ DOC = """
    `expectations/dossier.staging.json` (breakers go to `quality.quarantine` with the rule), then
    one transaction merges the rest into `core.fact_dossier` and its child tables and writes
    `quality.run_audit` (`extracted = loaded + quarantined`, enforced). A batch whose staging rows
-   are gone (already published, or landed before this version) is typed again from `raw`.
+   are gone (already published, or a retry batch) is typed again from `raw`.
    Once published (or rejected), the batch's staging partitions are detached and dropped, so
    staging holds only the batches in flight (a `staging.dossier_b<id>` of a finished batch is left
    only by a load killed after publishing; its retry, or the next dossier load, drops it). Each load ANALYZEs the `core`

@@ -280,7 +280,7 @@ def test_loads_keep_the_statistics_of_core_fresh_without_autovacuum(province, ma
     # February's load analyzed what January's had written before its rules and merge ran.
     assert facts_after_january > 100
     assert estimated["fact_dossier"] == facts_after_january
-    # The child lists are analyzed from a small sample (082_core_statistics.sql): the row count
+    # The child lists are analyzed from a small sample (V004__core.sql): the row count
     # their plans need is still there.
     assert steps_after_january > 1000
     assert abs(estimated["dossier_step"] - steps_after_january) <= 0.1 * steps_after_january

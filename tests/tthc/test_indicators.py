@@ -436,7 +436,7 @@ def test_bi_reader_reads_mart_only(mart):
 
 def test_dossiers_open_at_a_period_end_are_counted_however_long_they_stay_open(make_database):
     """ON_TIME_766's open part finds short-lived dossiers through their reception in the 45 days
-    before the end and the others through an index of their own (084_fact_open_dossiers.sql):
+    before the end and the others through an index of their own (include/sql/schema/V004__core.sql):
     every case on both sides of that split, and at the edges of "received before the end, not
     finished before the end", counted by hand. Promised 1 May: every open one is on track."""
     dsn = make_database("open_at_end")

@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from tthc.report.period import Period, add_months
 
 UNIT_SCHEME = "as_recorded"
-UNIT_VIEW = "mart.unit"  # names and types of the units (include/sql/schema/058_mart_bi.sql)
+UNIT_VIEW = "mart.unit"  # names and types of the units (include/sql/marts/views/R__mart_views.sql)
 # The report figures, in the order provincial reports quote them.
 KEY_INDICATORS = ("RECEIVED", "FINISHED", "ON_TIME_FINISHED", "RESULT_DIGITIZED", "ONLINE_PAYMENT")
 TREND_MONTHS = 12
