@@ -25,9 +25,16 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"some of {', '.join(BENCHMARKS)} (default: all)")
-    parser.add_argument("--volumes", nargs="+", type=int, default=[100_000, 1_000_000],
-                        help="dossier volumes for the pipeline benchmark")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"some of {', '.join(BENCHMARKS)} (default: all)"
+    )
+    parser.add_argument(
+        "--volumes",
+        nargs="+",
+        type=int,
+        default=[100_000, 1_000_000],
+        help="dossier volumes for the pipeline benchmark",
+    )
     args = parser.parse_args()
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

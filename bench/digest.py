@@ -24,10 +24,28 @@ SCHEMAS = ("core", "quality", "mart")
 
 # Columns written with now() by an UPDATE, or holding a sequence's value, that no default tells.
 BOOKKEEPING_COLUMNS = {
-    "batch_id", "resolved_batch_id", "retry_batch_id", "source_batch_id", "dossier_id",
-    "unit_version_id", "procedure_version_id", "validation_id", "quarantine_id", "warning_id",
-    "resolved_at", "loaded_at", "row_valid_from", "row_valid_to", "results", "refreshed_at",
-    "first_seen_at", "last_seen_at", "sent_at", "checked_at", "alerted_at", "data_docs_url",
+    "batch_id",
+    "resolved_batch_id",
+    "retry_batch_id",
+    "source_batch_id",
+    "dossier_id",
+    "unit_version_id",
+    "procedure_version_id",
+    "validation_id",
+    "quarantine_id",
+    "warning_id",
+    "resolved_at",
+    "loaded_at",
+    "row_valid_from",
+    "row_valid_to",
+    "results",
+    "refreshed_at",
+    "first_seen_at",
+    "last_seen_at",
+    "sent_at",
+    "checked_at",
+    "alerted_at",
+    "data_docs_url",
 }
 
 
@@ -62,7 +80,9 @@ def digest(dsn: str) -> dict[str, tuple[int, str]]:
         conn.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")
         result = {}
         for table, columns in digested_columns(conn).items():
-            row_text = "ROW(" + ", ".join(psycopg.sql.Identifier(c).as_string(conn) for c in columns) + ")::text"
+            row_text = (
+                "ROW(" + ", ".join(psycopg.sql.Identifier(c).as_string(conn) for c in columns) + ")::text"
+            )
             count, md5 = conn.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(row_text, E'\\n' ORDER BY row_text COLLATE \"C\"), '')) "
                 f"FROM (SELECT {row_text} AS row_text FROM {table}) AS rows"
@@ -74,7 +94,9 @@ def digest(dsn: str) -> dict[str, tuple[int, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.digest")
     parser.add_argument("--dsn", required=True, help="libpq DSN of the warehouse to digest")
-    parser.add_argument("--compare", help="libpq DSN of a second warehouse: exit 1 unless every digest agrees")
+    parser.add_argument(
+        "--compare", help="libpq DSN of a second warehouse: exit 1 unless every digest agrees"
+    )
     args = parser.parse_args(argv)
     mine = digest(args.dsn)
     theirs = digest(args.compare) if args.compare else None

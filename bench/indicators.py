@@ -143,8 +143,17 @@ def build(admin: str) -> tuple[str, float]:
                 """INSERT INTO core.dim_unit (unit_code, unit_name, unit_type, parent_code, gso_code, valid_from,
                                               valid_to, successor_codes, row_valid_from, batch_id)
                    VALUES (%s, %s, %s, %s, %s, %s::date, %s::date, %s, now(), 0)""",
-                (unit.code, unit.name, unit.kind, unit.parent, unit.gso, unit.valid_from, unit.valid_to,
-                 list(unit.successors)))
+                (
+                    unit.code,
+                    unit.name,
+                    unit.kind,
+                    unit.parent,
+                    unit.gso,
+                    unit.valid_from,
+                    unit.valid_to,
+                    list(unit.successors),
+                ),
+            )
         conn.execute("""INSERT INTO core.unit_lineage
                         SELECT unit_code, unnest(successor_codes), date '2025-07-01' FROM core.dim_unit
                         ON CONFLICT DO NOTHING""")
@@ -157,10 +166,12 @@ def build(admin: str) -> tuple[str, float]:
                             WHERE p.parent_code IS NOT NULL)
                         SELECT ancestor_code, descendant_code, min(depth) FROM tree GROUP BY 1, 2""")
         for p in CATALOGUE:
-            conn.execute("""INSERT INTO core.dim_procedure (procedure_code, procedure_name, has_fee, has_paper_result,
+            conn.execute(
+                """INSERT INTO core.dim_procedure (procedure_code, procedure_name, has_fee, has_paper_result,
                                                             online_level, row_valid_from, batch_id)
                             VALUES (%s, %s, %s, %s, %s, now(), 0)""",
-                         (p.code, p.name, p.has_fee, p.paper_result, p.online_level))
+                (p.code, p.name, p.has_fee, p.paper_result, p.online_level),
+            )
         conn.execute("""INSERT INTO core.dim_date
                         SELECT day, extract(isodow FROM day) < 6, NULL, '-', 'bench'
                         FROM generate_series(date '2022-01-01', date '2027-12-31', interval '1 day') AS day""")
@@ -190,11 +201,16 @@ def timed_refresh(dsn: str, first: date, last: date, explain: list[str] | None =
 def previous_implementation_seconds(dsn: str) -> float | None:
     """The indicator SQL of git HEAD (5 indicators, as recorded, whole years), timed for 2024."""
     try:
-        text = subprocess.run(["git", "show", "HEAD:include/sql/marts/indicator_value.sql"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "show", "HEAD:include/sql/marts/indicator_value.sql"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    if "refresh_period" in text:      # HEAD already is this implementation
+    if "refresh_period" in text:  # HEAD already is this implementation
         return None
     with warehouse.connect(dsn=dsn) as conn, psycopg.ClientCursor(conn) as cursor:
         started = time.perf_counter()

@@ -95,11 +95,17 @@ def land_bare(window: dict[str, str]) -> int:
     landed = 0
     # With the cycle collector paused, as the pipeline's extraction runs: a floor the pipeline
     # beats by a trick it does not share would not be a floor.
-    with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn, collector_paused():
-        for page in client.iter_pages(DOSSIER.endpoint, start=parse_moment(window["start"]),
-                                      end=parse_moment(window["end"])):
-            landed += warehouse.copy_rows(conn, BARE_TABLE, ("payload",),
-                                          [(orjson.dumps(record).decode(),) for record in page.records])
+    with (
+        SourceClient(SourceSettings.from_airflow()) as client,
+        warehouse.connect() as conn,
+        collector_paused(),
+    ):
+        for page in client.iter_pages(
+            DOSSIER.endpoint, start=parse_moment(window["start"]), end=parse_moment(window["end"])
+        ):
+            landed += warehouse.copy_rows(
+                conn, BARE_TABLE, ("payload",), [(orjson.dumps(record).decode(),) for record in page.records]
+            )
     return landed
 
 
@@ -111,18 +117,27 @@ def _cpu_s(times) -> float:
 def _server_cpu_s() -> float:
     """CPU seconds used so far by the PostgreSQL server's processes (the bench owns the machine
     while it runs)."""
-    return sum(_cpu_s(process.info["cpu_times"]) for process in psutil.process_iter(["name", "cpu_times"])
-               if process.info["name"] in ("postgres", "postmaster") and process.info["cpu_times"])
+    return sum(
+        _cpu_s(process.info["cpu_times"])
+        for process in psutil.process_iter(["name", "cpu_times"])
+        if process.info["name"] in ("postgres", "postmaster") and process.info["cpu_times"]
+    )
 
 
-def _run_stage(stage: str, argument: str, env: dict[str, str], output: IO[str],
-               pipe_fd: int = -1) -> subprocess.Popen:
+def _run_stage(
+    stage: str, argument: str, env: dict[str, str], output: IO[str], pipe_fd: int = -1
+) -> subprocess.Popen:
     # The stage's output (its task logs, then its figures) goes to a file, not a pipe: a pipe read
     # only when the stage ends fills up while the other stage runs, and every process of the stage
     # then blocks on its next log line (measured: both loads stalled ~50 s until the extraction ended).
-    return subprocess.Popen([sys.executable, "-c", STAGE, stage, argument, str(pipe_fd)], env=env,
-                            cwd=PROJECT_ROOT, pass_fds=(pipe_fd,) if pipe_fd >= 0 else (),
-                            stdout=output, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", STAGE, stage, argument, str(pipe_fd)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        pass_fds=(pipe_fd,) if pipe_fd >= 0 else (),
+        stdout=output,
+        text=True,
+    )
 
 
 def _figures(process: subprocess.Popen, output: IO[str]) -> dict:
@@ -154,7 +169,9 @@ def _run_pipelined(window: dict[str, str], env: dict[str, str]) -> tuple[dict, d
 
 def _database(admin_dsn: str, name: str) -> str:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name))
+        )
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
     params = psycopg.conninfo.conninfo_to_dict(admin_dsn) | {"dbname": name}
     dsn = psycopg.conninfo.make_conninfo(**params)
@@ -167,15 +184,28 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
     """About ``volume`` simulated dossiers, extracted and loaded month by month."""
     dsn = _database(admin_dsn, f"tthc_bench_{volume}")
     client_id, client_secret = "bench-" + secrets.token_hex(3), secrets.token_urlsafe(16)
-    extra = ["--start", SIM_START.isoformat(), "--now", SIM_NOW.isoformat(),
-             "--dossiers-per-year", str(round(volume / SIM_YEARS))]
+    extra = [
+        "--start",
+        SIM_START.isoformat(),
+        "--now",
+        SIM_NOW.isoformat(),
+        "--dossiers-per-year",
+        str(round(volume / SIM_YEARS)),
+    ]
     with devstack.simulator_process(client_id, client_secret, extra) as source:
         params = psycopg.conninfo.conninfo_to_dict(dsn)
         env = devstack.airflow_env() | {
             "AIRFLOW_CONN_TTHC_SOURCE": source,
-            "AIRFLOW_CONN_TTHC_WAREHOUSE": json.dumps({
-                "conn_type": "postgres", "host": params.get("host"), "port": int(params.get("port") or 5432),
-                "login": params.get("user"), "password": params.get("password"), "schema": params["dbname"]}),
+            "AIRFLOW_CONN_TTHC_WAREHOUSE": json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": params.get("host"),
+                    "port": int(params.get("port") or 5432),
+                    "login": params.get("user"),
+                    "password": params.get("password"),
+                    "schema": params["dbname"],
+                }
+            ),
             "TTHC_PSEUDONYM_KEY": secrets.token_urlsafe(32),
         }
         simulator = next(child for child in psutil.Process().children() if "simulator" in child.cmdline())
@@ -183,7 +213,10 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
         simulator_before, server_before = _cpu_s(simulator.cpu_times()), _server_cpu_s()
         window = {"start": "2022-11-01", "end": SIM_NOW.isoformat()}
         extract, load, seconds = _run_pipelined(window, env)
-        simulator_cpu, server_cpu = _cpu_s(simulator.cpu_times()) - simulator_before, _server_cpu_s() - server_before
+        simulator_cpu, server_cpu = (
+            _cpu_s(simulator.cpu_times()) - simulator_before,
+            _server_cpu_s() - server_before,
+        )
         with warehouse.connect(dsn=dsn) as conn:
             conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
             conn.execute(f"CREATE TABLE {BARE_TABLE} (payload jsonb NOT NULL)")
@@ -210,41 +243,68 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
     # budget of issue 4 is checked uncontended, by bench/quality_gate.py.
     task_s = extract["seconds"] + sum(steps.values()) - steps.get("wait_to_publish", 0.0)
     return {
-        "volume": volume, "dossiers": dossiers, "batches": len(load["result"]),
-        "wall_s": round(seconds, 1), "dossiers_per_s": round(dossiers / seconds),
-        "extract_s": round(extract["seconds"], 1), "load_s": round(load["seconds"], 1),
+        "volume": volume,
+        "dossiers": dossiers,
+        "batches": len(load["result"]),
+        "wall_s": round(seconds, 1),
+        "dossiers_per_s": round(dossiers / seconds),
+        "extract_s": round(extract["seconds"], 1),
+        "load_s": round(load["seconds"], 1),
         # What the two cores were busy with, in CPU seconds, and per dossier: the two cores are
         # saturated, so the end-to-end rate is the machine's CPU divided by the sum of these.
-        "cpu_s": {"extract_task": round(extract["cpu_s"], 1), "load_task": round(load["cpu_s"], 1),
-                  "postgres": round(server_cpu, 1), "simulator": round(simulator_cpu, 1)},
-        "cpu_us_per_dossier": {"extract_task": round(extract["cpu_s"] / dossiers * 1e6),
-                               "load_task": round(load["cpu_s"] / dossiers * 1e6),
-                               "postgres": round(server_cpu / dossiers * 1e6),
-                               "bare_land_task": round(bare["cpu_s"] / bare_dossiers * 1e6),
-                               "bare_land_postgres": round(bare_server_cpu / bare_dossiers * 1e6)},
-        "extract_max_rss_mb": round(extract["max_rss_mb"]), "load_max_rss_mb": round(load["max_rss_mb"]),
+        "cpu_s": {
+            "extract_task": round(extract["cpu_s"], 1),
+            "load_task": round(load["cpu_s"], 1),
+            "postgres": round(server_cpu, 1),
+            "simulator": round(simulator_cpu, 1),
+        },
+        "cpu_us_per_dossier": {
+            "extract_task": round(extract["cpu_s"] / dossiers * 1e6),
+            "load_task": round(load["cpu_s"] / dossiers * 1e6),
+            "postgres": round(server_cpu / dossiers * 1e6),
+            "bare_land_task": round(bare["cpu_s"] / bare_dossiers * 1e6),
+            "bare_land_postgres": round(bare_server_cpu / bare_dossiers * 1e6),
+        },
+        "extract_max_rss_mb": round(extract["max_rss_mb"]),
+        "load_max_rss_mb": round(load["max_rss_mb"]),
         # The same dossiers fetched and landed as sent (land_bare), right after, on the same
         # simulator: the pipeline's rate as a share of that floor does not move with the machine's
         # speed of the day the way dossiers/s does.
-        "bare_land": {"dossiers": bare_dossiers, "wall_s": round(bare["seconds"], 1),
-                      "dossiers_per_s": round(bare_dossiers / bare["seconds"]),
-                      "cpu_s": {"task": round(bare["cpu_s"], 1), "postgres": round(bare_server_cpu, 1),
-                                "simulator": round(bare_simulator_cpu, 1)}},
+        "bare_land": {
+            "dossiers": bare_dossiers,
+            "wall_s": round(bare["seconds"], 1),
+            "dossiers_per_s": round(bare_dossiers / bare["seconds"]),
+            "cpu_s": {
+                "task": round(bare["cpu_s"], 1),
+                "postgres": round(bare_server_cpu, 1),
+                "simulator": round(bare_simulator_cpu, 1),
+            },
+        },
         "pipeline_vs_bare_land_speed": round((dossiers / seconds) / (bare_dossiers / bare["seconds"]), 2),
         "load_steps_s": {step: round(step_seconds, 1) for step, step_seconds in steps.items()},
-        "quality_gate_s": round(gate_s, 1), "quality_gate_share_of_task_wall_time": round(gate_s / task_s, 3),
+        "quality_gate_s": round(gate_s, 1),
+        "quality_gate_share_of_task_wall_time": round(gate_s / task_s, 3),
         "dsn": dsn,
     }
 
 
-CORE_CHILD_TABLES = ("dossier_document", "dossier_fee", "dossier_result", "dossier_supplement", "dossier_step")
+CORE_CHILD_TABLES = (
+    "dossier_document",
+    "dossier_fee",
+    "dossier_result",
+    "dossier_supplement",
+    "dossier_step",
+)
 
 
 def _delete_merged(conn: psycopg.Connection, batch_id: int) -> None:
     """Delete the rows the merge of ``batch_id`` wrote into core (in the caller's transaction)."""
     for table in CORE_CHILD_TABLES:
-        conn.execute(f"DELETE FROM core.{table} WHERE dossier_id IN "
-                     "(SELECT dossier_id FROM core.fact_dossier WHERE batch_id = %s)", (batch_id,))
+        conn.execute(
+            f"DELETE FROM core.{table} WHERE dossier_id IN "
+            "(SELECT dossier_id FROM core.fact_dossier WHERE batch_id = %s)",
+            (batch_id,),
+        )
     conn.execute("DELETE FROM core.fact_dossier WHERE batch_id = %s", (batch_id,))
 
 
@@ -288,8 +348,9 @@ def load_stage_against_baselines(dsn: str) -> dict:
         # The batch's typed rows, as the extraction holds them (typing is not timed here).
         typed = dossier.DossierRows(batch_id)
         for ordinal, payload, payload_hash in conn.execute(
-                "SELECT ordinal, payload::text, payload_hash FROM raw.record WHERE batch_id = %s ORDER BY ordinal",
-                (batch_id,)):
+            "SELECT ordinal, payload::text, payload_hash FROM raw.record WHERE batch_id = %s ORDER BY ordinal",
+            (batch_id,),
+        ):
             typed.add(ordinal, orjson.loads(payload), payload_hash)
         rows = {table: list(table_rows) for table, table_rows in typed.take().items()}
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
@@ -299,9 +360,11 @@ def load_stage_against_baselines(dsn: str) -> dict:
     copy_and_merge, to_sql = seconds["copy_and_merge"], seconds["to_sql"]
     core_rows = int(seconds.pop("core_rows"))
     return {
-        "batch_dossiers": records, "typed_rows": sum(len(values) for values in rows.values()),
+        "batch_dossiers": records,
+        "typed_rows": sum(len(values) for values in rows.values()),
         "rounds": LOAD_STAGE_ROUNDS,
-        "bare_copy_s": round(seconds["bare_copy_text"], 2), "bare_binary_copy_s": round(seconds["bare_copy_binary"], 2),
+        "bare_copy_s": round(seconds["bare_copy_text"], 2),
+        "bare_binary_copy_s": round(seconds["bare_copy_binary"], 2),
         "to_sql_s": round(to_sql, 2),
         # COPY into staging, dedupe, merge into core: the load stage of the pipeline's hot path.
         "copy_and_merge_s": round(copy_and_merge, 2),
@@ -310,16 +373,21 @@ def load_stage_against_baselines(dsn: str) -> dict:
         "copy_and_merge_vs_bare_binary_copy_speed": round(seconds["bare_copy_binary"] / copy_and_merge, 2),
         # The floor of any load into core: the batch's merged rows COPYed straight into core's
         # tables (their indexes and contents as they are), without dedupe or exactly-once.
-        "core_rows": core_rows, "bare_copy_into_core_s": round(seconds["bare_copy_into_core"], 2),
-        "copy_and_merge_vs_bare_copy_into_core_speed": round(seconds["bare_copy_into_core"] / copy_and_merge, 2),
+        "core_rows": core_rows,
+        "bare_copy_into_core_s": round(seconds["bare_copy_into_core"], 2),
+        "copy_and_merge_vs_bare_copy_into_core_speed": round(
+            seconds["bare_copy_into_core"] / copy_and_merge, 2
+        ),
         # The same with the quality gate: staging COPY + the whole load task.
         "copy_and_load_task_s": round(seconds["copy_and_load_task"], 2),
         "copy_and_load_task_vs_to_sql_speedup": round(to_sql / seconds["copy_and_load_task"], 2),
         # A replay: the load types the batch again from raw, then merges.
         "replay_and_merge_s": round(seconds["replay_and_merge"], 2),
         # Each measure's fastest and slowest round, in seconds.
-        "spread_s": {name: [round(min(each[name] for each in rounds), 2), round(max(each[name] for each in rounds), 2)]
-                     for name in seconds},
+        "spread_s": {
+            name: [round(min(each[name] for each in rounds), 2), round(max(each[name] for each in rounds), 2)]
+            for name in seconds
+        },
     }
 
 
@@ -366,9 +434,17 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
     # The binary COPY sends the rows as the load does (dossier.COPY_TYPES: its instants as naive UTC
     # datetimes); the text COPY and to_sql take Python values at face value, so they get the
     # instants as aware datetimes, as a caller of either would hand them.
-    instants = {table: [tuple(value.replace(tzinfo=UTC) if type(value) is datetime else value for value in row)
-                        for row in values] for table, values in rows.items()}
-    for copy_format in ("text", "binary"):  # the load's staging COPY is binary; the text one is psql's default
+    instants = {
+        table: [
+            tuple(value.replace(tzinfo=UTC) if type(value) is datetime else value for value in row)
+            for row in values
+        ]
+        for table, values in rows.items()
+    }
+    for copy_format in (
+        "text",
+        "binary",
+    ):  # the load's staging COPY is binary; the text one is psql's default
         with warehouse.connect(dsn=dsn) as conn:  # rolled back: the baseline leaves nothing behind
             for table in rows:
                 conn.execute(f"DROP TABLE IF EXISTS bench.{table}")
@@ -377,14 +453,21 @@ def _load_stage_round(dsn: str, batch_id: int, rows: dict[str, list[tuple]]) -> 
             started = time.perf_counter()
             for table in rows:
                 if copy_format == "binary":
-                    warehouse.copy_rows(conn, f"bench.{table}", dossier.LAYOUT[table][0], rows[table],
-                                        types=dossier.COPY_TYPES[table])
+                    warehouse.copy_rows(
+                        conn,
+                        f"bench.{table}",
+                        dossier.LAYOUT[table][0],
+                        rows[table],
+                        types=dossier.COPY_TYPES[table],
+                    )
                 else:
                     warehouse.copy_rows(conn, f"bench.{table}", dossier.LAYOUT[table][0], instants[table])
             seconds[f"bare_copy_{copy_format}"] = time.perf_counter() - started
             conn.rollback()
 
-    tables = {table: pd.DataFrame(values, columns=dossier.LAYOUT[table][0]) for table, values in instants.items()}
+    tables = {
+        table: pd.DataFrame(values, columns=dossier.LAYOUT[table][0]) for table, values in instants.items()
+    }
     engine = sqlalchemy.create_engine(sqlalchemy_url(dsn))
     _checkpoint(dsn)
     started = time.perf_counter()
@@ -404,8 +487,11 @@ def _bare_copy_into_core(dsn: str, batch_id: int) -> tuple[float, int]:
     with warehouse.connect(dsn=dsn) as conn:
         merged = {}
         for table in tables:
-            scope = ("batch_id = %s" if table == "fact_dossier"
-                     else "dossier_id IN (SELECT dossier_id FROM core.fact_dossier WHERE batch_id = %s)")
+            scope = (
+                "batch_id = %s"
+                if table == "fact_dossier"
+                else "dossier_id IN (SELECT dossier_id FROM core.fact_dossier WHERE batch_id = %s)"
+            )
             cursor = conn.execute(f"SELECT * FROM core.{table} WHERE {scope}", (batch_id,))
             merged[table] = ([column.name for column in cursor.description], cursor.fetchall())
         _delete_merged(conn, batch_id)
@@ -426,11 +512,17 @@ def main(volumes: list[int] | None = None) -> dict:
     for volume in volumes or [100_000, 1_000_000]:
         runs.append(end_to_end(volume, admin_dsn))
         print(json.dumps({k: v for k, v in runs[-1].items() if k != "dsn"}), flush=True)
-    figures = {"end_to_end": [{k: v for k, v in run.items() if k != "dsn"} for run in runs],
-               "load_stage": load_stage_against_baselines(runs[-1]["dsn"])}
+    figures = {
+        "end_to_end": [{k: v for k, v in run.items() if k != "dsn"} for run in runs],
+        "load_stage": load_stage_against_baselines(runs[-1]["dsn"]),
+    }
     if os.environ.get("TTHC_BENCH_KEEP") != "1":
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             for run in runs:
                 name = psycopg.conninfo.conninfo_to_dict(run["dsn"])["dbname"]
-                conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+                conn.execute(
+                    psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        psycopg.sql.Identifier(name)
+                    )
+                )
     return figures

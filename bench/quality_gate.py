@@ -24,7 +24,9 @@ GATE_STEPS = ("rule_queries", "validate", "quarantine", "warnings", "batch_rules
 
 def _database(admin_dsn: str, name: str) -> str:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name))
+        )
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
     params = psycopg.conninfo.conninfo_to_dict(admin_dsn)
     params["dbname"] = name
@@ -37,10 +39,18 @@ def _land(dsn: str, entity: str, endpoint: str, key: str, records, window=(None,
     with warehouse.connect(dsn=dsn) as conn:
         batch_id = conn.execute(
             """INSERT INTO raw.batch (entity, endpoint, window_start, window_end, record_count, checksum)
-               VALUES (%s, %s, %s, %s, 0, 'bench') RETURNING batch_id""", (entity, endpoint, *window)).fetchone()[0]
-        count = warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload"), (
-            (batch_id, n, record.get(key) or None, json.dumps(record, ensure_ascii=False))
-            for n, record in enumerate(records, start=1)))
+               VALUES (%s, %s, %s, %s, 0, 'bench') RETURNING batch_id""",
+            (entity, endpoint, *window),
+        ).fetchone()[0]
+        count = warehouse.copy_rows(
+            conn,
+            "raw.record",
+            ("batch_id", "ordinal", "record_key", "payload"),
+            (
+                (batch_id, n, record.get(key) or None, json.dumps(record, ensure_ascii=False))
+                for n, record in enumerate(records, start=1)
+            ),
+        )
         conn.execute("UPDATE raw.batch SET record_count = %s WHERE batch_id = %s", (count, batch_id))
     return batch_id
 
@@ -60,15 +70,24 @@ def main() -> dict:
     try:
         with warehouse.connect(dsn=dsn) as conn:
             warehouse.migrate(conn)
-        province = build_province(SimulationConfig(
-            dossiers_per_year=max(20_000, records), defect_shares={rule: 0.001 for rule in defects.RULES}))
+        province = build_province(
+            SimulationConfig(
+                dossiers_per_year=max(20_000, records), defect_shares={rule: 0.001 for rule in defects.RULES}
+            )
+        )
         load_batch(_land(dsn, "unit", "/api/v1/donvi", "MaDonVi", province.units), dsn=dsn)
         load_batch(_land(dsn, "procedure", "/api/v1/thutuc", "MaTTHC", province.procedures), dsn=dsn)
         with warehouse.connect(dsn=dsn) as conn:
             conn.execute("CREATE TEMP TABLE incoming_day (LIKE core.dim_date) ON COMMIT DROP")
-            warehouse.copy_rows(conn, "incoming_day", ("day", "is_working_day", "holiday_name", "lunar_date", "source"), (
-                (d.day, d.is_working_day, d.holiday_name, d.lunar_date, d.source)
-                for d in WorkingCalendar.default().days(date(2020, 1, 1), date(2026, 12, 31))))
+            warehouse.copy_rows(
+                conn,
+                "incoming_day",
+                ("day", "is_working_day", "holiday_name", "lunar_date", "source"),
+                (
+                    (d.day, d.is_working_day, d.holiday_name, d.lunar_date, d.source)
+                    for d in WorkingCalendar.default().days(date(2020, 1, 1), date(2026, 12, 31))
+                ),
+            )
             warehouse.run_sql(conn, "core/merge_calendar.sql")
         import great_expectations  # noqa: F401 - imported once per worker process; not the gate's per-batch cost
 
@@ -86,8 +105,12 @@ def main() -> dict:
         load_total = sum(timings.values())
         pipeline = landing + load_total
         result = {
-            "records": audit.extracted, "loaded": audit.loaded, "quarantined": audit.quarantined,
-            "landing_s": round(landing, 2), "load_s": round(load_total, 2), "gate_s": round(gate, 2),
+            "records": audit.extracted,
+            "loaded": audit.loaded,
+            "quarantined": audit.quarantined,
+            "landing_s": round(landing, 2),
+            "load_s": round(load_total, 2),
+            "gate_s": round(gate, 2),
             "steps_s": timings,
             "slowest_rules_s": dict(sorted(audit.rule_seconds.items(), key=lambda kv: -kv[1])[:6]),
             "gate_share_of_load": round(gate / load_total, 3),
@@ -98,7 +121,11 @@ def main() -> dict:
         return result
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+            conn.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
 
 
 if __name__ == "__main__":

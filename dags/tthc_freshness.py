@@ -46,7 +46,9 @@ alerts they sent, so a re-run never alerts twice about the same silence.
     max_active_runs=1,
     tags=dag_policy.tags("quality"),
     doc_md=DOC,
-    params={"now": Param(None, type=["null", "string"], description="check as of (ISO date/time, local time)")},
+    params={
+        "now": Param(None, type=["null", "string"], description="check as of (ISO date/time, local time)")
+    },
     default_args=dag_policy.default_args(retries=1),
 )
 def tthc_freshness():

@@ -43,7 +43,9 @@ per unit-day to `quality.reconciliation`.
     doc_md=DOC,
     params={
         "days": Param(7, type="integer", minimum=1, description="how many past days to compare"),
-        "end": Param(None, type=["null", "string"], description="day after the last one compared (default: today)"),
+        "end": Param(
+            None, type=["null", "string"], description="day after the last one compared (default: today)"
+        ),
         "max_share": Param(0.01, type="number", minimum=0),
         "max_absolute": Param(0, type="integer", minimum=0),
     },
@@ -56,7 +58,9 @@ def tthc_reconciliation():
         from tthc.tasks import reconcile_with_source
 
         params = get_current_context()["params"]
-        return reconcile_with_source(params["days"], params.get("end"), params["max_share"], params["max_absolute"])
+        return reconcile_with_source(
+            params["days"], params.get("end"), params["max_share"], params["max_absolute"]
+        )
 
     reconcile_with_source()
 

@@ -49,9 +49,15 @@ written again from the mart, which the report only reads.
     tags=dag_policy.tags("report", "mart"),
     doc_md=DOC,
     params={
-        "unit_code": Param("H35.112", type="string", description="unit code (MaDonVi), e.g. H35.112 = Nậm Nhùn"),
-        "period": Param("2024-H1", type="string", pattern=r"^\d{4}(-(H[12]|Q[1-4]|\d{1,2}))?$",
-                        description="2023, 2024-H1, 2024-Q2 or 2024-03"),
+        "unit_code": Param(
+            "H35.112", type="string", description="unit code (MaDonVi), e.g. H35.112 = Nậm Nhùn"
+        ),
+        "period": Param(
+            "2024-H1",
+            type="string",
+            pattern=r"^\d{4}(-(H[12]|Q[1-4]|\d{1,2}))?$",
+            description="2023, 2024-H1, 2024-Q2 or 2024-03",
+        ),
         "mail_to": Param(None, type=["null", "string"], description="comma-separated recipients (optional)"),
     },
     default_args=dag_policy.default_args(retries=1),

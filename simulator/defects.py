@@ -161,8 +161,9 @@ KINDS: list[DefectKind] = [
     DefectKind("dates_ordered:submitted_after_received", _received, _submitted_after_received),
     DefectKind("dates_ordered:returned_before_end", _returned, _returned_before_end),
     DefectKind("due_after_received:due_before_received", _with_due, _due_before_received),
-    DefectKind("finished_has_end_date:no_end_date", lambda t, now: np.isin(t.status, (9, 10)),
-               _finished_without_end),
+    DefectKind(
+        "finished_has_end_date:no_end_date", lambda t, now: np.isin(t.status, (9, 10)), _finished_without_end
+    ),
     DefectKind("returned_has_return_date:no_return_date", _returned, _set("NgayTra", None)),
     DefectKind("open_has_no_end_date:end_date_on_open", _open, _end_on_open),
     DefectKind("unit_known:unknown_code", _any, _set("MaDonViXuLy", "H35.199.99999")),
@@ -172,7 +173,9 @@ KINDS: list[DefectKind] = [
     DefectKind("fee_not_negative:negative", _fee_unpaid, _negative_fee),
     DefectKind("paid_online_has_fee:no_fee_line", _no_fee, _paid_without_fee_line),
     DefectKind("paid_online_has_fee:zero_fee", _fee, _paid_with_zero_fee),
-    DefectKind("supplement_dates_ordered:received_before_request", _answered_supplement, _supplement_backwards),
+    DefectKind(
+        "supplement_dates_ordered:received_before_request", _answered_supplement, _supplement_backwards
+    ),
     DefectKind("record_shape:scalar_holds_list", _any, _name_as_list),
     DefectKind("record_shape:list_is_text", _any, _set("TaiLieuNop", "không có")),
 ]

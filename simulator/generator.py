@@ -34,12 +34,28 @@ __all__ = ["E_CERT_COPY_PROCEDURE_CODES", "Province", "SimulationConfig", "build
 REFORM = datetime(2025, 7, 1)
 # Service quality of each district (GSO code): moves all its rates together. Spaced so that the
 # 766 ranking is clear-cut, with Nậm Nhùn (112) seventh of eight.
-DISTRICT_QUALITY = {"105": 0.95, "111": 0.83, "106": 0.71, "110": 0.59, "109": 0.47, "108": 0.35,
-                    "112": 0.23, "107": 0.11}
+DISTRICT_QUALITY = {
+    "105": 0.95,
+    "111": 0.83,
+    "106": 0.71,
+    "110": 0.59,
+    "109": 0.47,
+    "108": 0.35,
+    "112": 0.23,
+    "107": 0.11,
+}
 OTHER_QUALITY = 0.65
 # Relative size of each district's communes (rough population per commune).
-DISTRICT_SIZE = {"105": 1.4, "106": 1.0, "107": 0.8, "108": 0.9, "109": 1.0, "110": 1.1, "111": 1.0,
-                 "112": 0.45}
+DISTRICT_SIZE = {
+    "105": 1.4,
+    "106": 1.0,
+    "107": 0.8,
+    "108": 0.9,
+    "109": 1.0,
+    "110": 1.1,
+    "111": 1.0,
+    "112": 0.45,
+}
 TIER_SHARES = {"commune": 0.62, "district": 0.23, "department": 0.15}
 OFFICE_SHARES = [0.28, 0.08, 0.14, 0.10, 0.34]  # Tư pháp, TN&MT, KT-HT, LĐ-TB&XH, land registry
 DISTRICT_COMMITTEE_SHARE = 0.06
@@ -49,11 +65,25 @@ PLANTED = {  # indicator -> (period start, period end (exclusive), percent)
     "ONLINE_PAYMENT": (date(2024, 1, 1), date(2024, 7, 1), 78.14),
 }
 RANK_PERIOD = (date(2023, 1, 1), date(2024, 1, 1))
-DATE_FIELDS = ("NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi",
-               "NgayCapNhat")
-STATUS_STEP_TEXT = {2: "Tiếp nhận hồ sơ", 4: "Chuyển xử lý", 5: "Yêu cầu bổ sung hồ sơ",
-                    6: "Yêu cầu thực hiện nghĩa vụ tài chính", 7: "Công dân rút hồ sơ",
-                    8: "Dừng xử lý hồ sơ", 9: "Hoàn thành xử lý", 10: "Trả kết quả"}
+DATE_FIELDS = (
+    "NgayNopHoSo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "NgayTuChoi",
+    "NgayCapNhat",
+)
+STATUS_STEP_TEXT = {
+    2: "Tiếp nhận hồ sơ",
+    4: "Chuyển xử lý",
+    5: "Yêu cầu bổ sung hồ sơ",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    7: "Công dân rút hồ sơ",
+    8: "Dừng xử lý hồ sơ",
+    9: "Hoàn thành xử lý",
+    10: "Trả kết quả",
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +106,15 @@ class _UnitInfo:
 
 
 class Province:
-    def __init__(self, config: SimulationConfig, units: list[dict], procedures: list[dict],
-                 table: DossierTable, info: _UnitInfo, feedback: list[dict]) -> None:
+    def __init__(
+        self,
+        config: SimulationConfig,
+        units: list[dict],
+        procedures: list[dict],
+        table: DossierTable,
+        info: _UnitInfo,
+        feedback: list[dict],
+    ) -> None:
         self.config = config
         self.units = units
         self.procedures = procedures
@@ -138,39 +175,53 @@ class Province:
         steps = self._steps(i, rng)
         results = []
         if status in (9, 10):
-            results.append({
-                "MaGiayToKetQua": f"KQ{rng.randrange(10**8):08d}",
-                "TenGiayTo": f"Kết quả {procedure['TenTTHC'][:60]}",
-                "DuongDanTepTinKetQua": (
-                    f"https://dichvucong.laichau.gov.vn/ketqua/{rng.getrandbits(64):016x}.pdf"
-                    if t.e_result[i] else None),
-            })
+            results.append(
+                {
+                    "MaGiayToKetQua": f"KQ{rng.randrange(10**8):08d}",
+                    "TenGiayTo": f"Kết quả {procedure['TenTTHC'][:60]}",
+                    "DuongDanTepTinKetQua": (
+                        f"https://dichvucong.laichau.gov.vn/ketqua/{rng.getrandbits(64):016x}.pdf"
+                        if t.e_result[i]
+                        else None
+                    ),
+                }
+            )
         fees = []
         if t.fee[i] >= 0:
-            fees.append({"MaPhiLePhi": f"PLP{t.procedure[i]:04d}", "TenPhiLePhi": "Lệ phí giải quyết thủ tục",
-                         "Gia": int(t.fee[i]), "HinhThucThu": "Trực tuyến" if t.paid_online[i] else "Trực tiếp"})
+            fees.append(
+                {
+                    "MaPhiLePhi": f"PLP{t.procedure[i]:04d}",
+                    "TenPhiLePhi": "Lệ phí giải quyết thủ tục",
+                    "Gia": int(t.fee[i]),
+                    "HinhThucThu": "Trực tuyến" if t.paid_online[i] else "Trực tiếp",
+                }
+            )
         documents = []
         digitized_left = int(t.digitized[i])
         for number in range(int(t.documents[i])):
-            documents.append({
-                "MaThanhPhanHoSo": f"TP{t.procedure[i]:04d}.{number + 1}",
-                "TenTepDinhKem": f"thanh_phan_{number + 1}.pdf",
-                "DuocSoHoa": int(digitized_left > 0 and number == 0),
-                "DuocTaiSuDung": int(bool(t.reused[i]) and number == 0),
-                "DuocLayTuKhoDMQG": int(bool(t.citizen_store[i]) and number == 0),
-            })
+            documents.append(
+                {
+                    "MaThanhPhanHoSo": f"TP{t.procedure[i]:04d}.{number + 1}",
+                    "TenTepDinhKem": f"thanh_phan_{number + 1}.pdf",
+                    "DuocSoHoa": int(digitized_left > 0 and number == 0),
+                    "DuocTaiSuDung": int(bool(t.reused[i]) and number == 0),
+                    "DuocLayTuKhoDMQG": int(bool(t.citizen_store[i]) and number == 0),
+                }
+            )
         supplements = []
         for k in range(2):
             requested = int(t.supplement_requested[i, k])
             if requested == NA:
                 continue
-            supplements.append({
-                "HoSoBoSungId": f"BS{i:07d}{k + 1}",
-                "NgayBoSung": _fmt(requested),
-                "NgayTiepNhanBoSung": _fmt(int(t.supplement_received[i, k])),
-                "NgayHenTraTruoc": _fmt(int(t.due[i])),
-                "NgayHenTraMoi": _fmt(int(t.due[i])),
-            })
+            supplements.append(
+                {
+                    "HoSoBoSungId": f"BS{i:07d}{k + 1}",
+                    "NgayBoSung": _fmt(requested),
+                    "NgayTiepNhanBoSung": _fmt(int(t.supplement_received[i, k])),
+                    "NgayHenTraTruoc": _fmt(int(t.due[i])),
+                    "NgayHenTraMoi": _fmt(int(t.due[i])),
+                }
+            )
         channel = int(t.channel[i])
         return {
             "MaHoSo": f"{receiving['MaDonVi']}-{day_code}-{int(t.sequence[i]):05d}",
@@ -215,9 +266,16 @@ class Province:
         officials = self._info.officials[t.unit[i]]
         unit_name = self.units[t.unit[i]]["TenDonVi"]
         events = _events(t, i)
-        return [{"ThoiDiemXuLy": _fmt(moment), "TrangThai": status, "PhongBanXuLy": unit_name,
-                 "NguoiXuLy": rng.choice(officials), "NoiDungXuLy": STATUS_STEP_TEXT.get(status, "Xử lý")}
-                for moment, status in events]
+        return [
+            {
+                "ThoiDiemXuLy": _fmt(moment),
+                "TrangThai": status,
+                "PhongBanXuLy": unit_name,
+                "NguoiXuLy": rng.choice(officials),
+                "NoiDungXuLy": STATUS_STEP_TEXT.get(status, "Xử lý"),
+            }
+            for moment, status in events
+        ]
 
     def _district_name(self, unit_index: int) -> str | None:
         district = self._info.district[unit_index]
@@ -317,8 +375,16 @@ def build_province(config: SimulationConfig = SimulationConfig()) -> Province:  
     info = _unit_info(unit_objects, random.Random(config.seed))
     table = _draw(config, rng, calendar, unit_objects, info)
     feedback, feedback_seconds, has_pakn = _feedback(config, rng, calendar, units, table, info)
-    truth = GroundTruth(table, units, procedures, feedback, feedback_seconds, has_pakn,
-                        E_CERT_COPY_PROCEDURE_CODES, lambda: province._personal_values())
+    truth = GroundTruth(
+        table,
+        units,
+        procedures,
+        feedback,
+        feedback_seconds,
+        has_pakn,
+        E_CERT_COPY_PROCEDURE_CODES,
+        lambda: province._personal_values(),
+    )
     planted_units = set(truth.descendants(PLANTED_DISTRICT))
     planted_mask = np.isin(table.unit, [i for i, u in enumerate(units) if u["MaDonVi"] in planted_units])
     _plant(config, rng, table, truth, planted_units)
@@ -332,8 +398,9 @@ def build_province(config: SimulationConfig = SimulationConfig()) -> Province:  
 
 
 def _unit_info(unit_objects, rng: random.Random) -> _UnitInfo:
-    quality = np.array([DISTRICT_QUALITY.get((u.district or "").removeprefix("H35."), OTHER_QUALITY)
-                        for u in unit_objects])
+    quality = np.array(
+        [DISTRICT_QUALITY.get((u.district or "").removeprefix("H35."), OTHER_QUALITY) for u in unit_objects]
+    )
     officials = [[people.person_name(rng) for _ in range(4)] for _ in unit_objects]
     return _UnitInfo(quality, [u.district for u in unit_objects], officials)
 
@@ -357,8 +424,11 @@ def _pools(unit_objects, rng: np.random.Generator):
     for role, indices in by_role.items():
         weights = popularity[indices]
         roles[role] = (np.array(indices), weights / weights.sum())
-    before: dict[str, tuple[list[int], list[float]]] = {"commune": ([], []), "district": ([], []),
-                                                        "department": ([], [])}
+    before: dict[str, tuple[list[int], list[float]]] = {
+        "commune": ([], []),
+        "district": ([], []),
+        "department": ([], []),
+    }
     after: dict[str, tuple[list[int], list[float]]] = {"commune": ([], []), "department": ([], [])}
     unit_role = []
     for index, unit in enumerate(unit_objects):
@@ -395,16 +465,26 @@ def _choose(rng: np.random.Generator, pool: tuple[list[int], list[float]], n: in
     return np.array(pool[0])[rng.choice(len(weights), size=n, p=weights / weights.sum())]
 
 
-def _draw(config: SimulationConfig, rng: np.random.Generator, calendar: WorkingCalendar,
-          unit_objects, info: _UnitInfo) -> DossierTable:
+def _draw(
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    calendar: WorkingCalendar,
+    unit_objects,
+    info: _UnitInfo,
+) -> DossierTable:
     now = to_seconds(config.now)
     days = [d.day for d in calendar.days(config.start, config.now.date()) if d.is_working_day]
-    n = round(config.dossiers_per_year * (config.now - datetime.combine(config.start, datetime.min.time())).days
-              / 365.25)
+    n = round(
+        config.dossiers_per_year
+        * (config.now - datetime.combine(config.start, datetime.min.time())).days
+        / 365.25
+    )
     # Reception instants: a working day, a moment within office hours.
     day_index = np.sort(rng.integers(0, len(days), size=n))
     office_second = rng.integers(0, 8 * 3600, size=n)
-    clock = np.where(office_second < 4.5 * 3600, 7 * 3600 + office_second, 13.5 * 3600 + office_second - 4.5 * 3600)
+    clock = np.where(
+        office_second < 4.5 * 3600, 7 * 3600 + office_second, 13.5 * 3600 + office_second - 4.5 * 3600
+    )
     day_seconds = np.array([to_seconds(d) for d in days], dtype=np.int64)
     received = day_seconds[day_index] + clock.astype(np.int64)
 
@@ -434,7 +514,9 @@ def _draw(config: SimulationConfig, rng: np.random.Generator, calendar: WorkingC
     online = channel == 2
     # A few online dossiers are received automatically late in the evening.
     evening = online & (u[:, 2] < 0.01)
-    received[evening] = day_seconds[day_index[evening]] + 19 * 3600 + (u[evening, 3] * 4 * 3600).astype(np.int64)
+    received[evening] = (
+        day_seconds[day_index[evening]] + 19 * 3600 + (u[evening, 3] * 4 * 3600).astype(np.int64)
+    )
     received = np.minimum(received, now - 60)
     submitted = received - np.where(online, 600 + u[:, 3] * 2 * 86400, u[:, 3] * 600).astype(np.int64)
 
@@ -444,28 +526,41 @@ def _draw(config: SimulationConfig, rng: np.random.Generator, calendar: WorkingC
     paid = np.where((fee > 0) & (u[:, 5] < 0.70 + 0.28 * quality), np.where(u[:, 6] < 0.7, 1, 2), 0)
 
     table = DossierTable(
-        unit=unit, receiving_unit=unit.copy(), procedure=procedure, submitted=submitted, received=received,
-        due=np.full(n, NA, dtype=np.int64), end=np.full(n, NA, dtype=np.int64),
-        returned=np.full(n, NA, dtype=np.int64), refused=np.full(n, NA, dtype=np.int64),
+        unit=unit,
+        receiving_unit=unit.copy(),
+        procedure=procedure,
+        submitted=submitted,
+        received=received,
+        due=np.full(n, NA, dtype=np.int64),
+        end=np.full(n, NA, dtype=np.int64),
+        returned=np.full(n, NA, dtype=np.int64),
+        refused=np.full(n, NA, dtype=np.int64),
         supplement_requested=np.full((n, 2), NA, dtype=np.int64),
         supplement_received=np.full((n, 2), NA, dtype=np.int64),
-        status=np.zeros(n, dtype=np.int8), channel=channel,
-        applicant_type=np.where(u[:, 7] < 0.9, 1, np.where(u[:, 7] < 0.97, 2, np.where(u[:, 7] < 0.99, 4, 3))
-                                ).astype(np.int8),
-        fee=fee.astype(np.int32), paid_online=paid.astype(np.int8),
+        status=np.zeros(n, dtype=np.int8),
+        channel=channel,
+        applicant_type=np.where(
+            u[:, 7] < 0.9, 1, np.where(u[:, 7] < 0.97, 2, np.where(u[:, 7] < 0.99, 4, 3))
+        ).astype(np.int8),
+        fee=fee.astype(np.int32),
+        paid_online=paid.astype(np.int8),
         e_result=u[:, 8] < 0.58 + 0.45 * quality,
         digitized=(u[:, 9] < 0.2 + 0.6 * quality).astype(np.int8),
         reused=(u[:, 10] < 0.1 + 0.6 * quality).astype(np.int8),
         citizen_store=(u[:, 11] < 0.05 + 0.5 * quality).astype(np.int8),
         vneid=(online & (u[:, 12] < 0.3 + 0.65 * quality)).astype(np.int8),
         synced=(u[:, 13] < 0.6 + 0.4 * quality).astype(np.int8),
-        apology=np.zeros(n, dtype=np.int8), rating=np.full(n, -1, dtype=np.int8),
-        deleted=(u[:, 14] < 0.005).astype(np.int8), documents=rng.integers(1, 5, size=n).astype(np.int8),
+        apology=np.zeros(n, dtype=np.int8),
+        rating=np.full(n, -1, dtype=np.int8),
+        deleted=(u[:, 14] < 0.005).astype(np.int8),
+        documents=rng.integers(1, 5, size=n).astype(np.int8),
         nfd=rng.random(n) < config.nfd_share,
-        date_style=np.where(rng.random(n) < config.alt_date_format_share, rng.integers(1, 4, size=n), 0
-                            ).astype(np.int8),
+        date_style=np.where(
+            rng.random(n) < config.alt_date_format_share, rng.integers(1, 4, size=n), 0
+        ).astype(np.int8),
         empty_null=rng.random(n) < config.empty_string_null_share,
-        defect=np.full(n, -1, dtype=np.int16), sequence=np.zeros(n, dtype=np.int32),
+        defect=np.full(n, -1, dtype=np.int16),
+        sequence=np.zeros(n, dtype=np.int32),
         updated=np.full(n, NA, dtype=np.int64),
     )
     # District dossiers are usually received at the district's one-stop shop (its committee).
@@ -492,8 +587,13 @@ def _withhold_e_cert_copy(rng, unit, procedure, info) -> None:
                 procedure[mask] = paper
 
 
-def _timelines(config: SimulationConfig, rng: np.random.Generator, calendar: WorkingCalendar,
-               t: DossierTable, quality: np.ndarray) -> None:
+def _timelines(
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    calendar: WorkingCalendar,
+    t: DossierTable,
+    quality: np.ndarray,
+) -> None:
     """Promised date, supplements, end and return of each dossier, cut at ``now``."""
     now = to_seconds(config.now)
     n = len(t)
@@ -533,7 +633,9 @@ def _timelines(config: SimulationConfig, rng: np.random.Generator, calendar: Wor
                 break
             t.supplement_received[i, k] = to_seconds(answered)
             moment = answered
-        waiting = any(t.supplement_requested[i, k] != NA and t.supplement_received[i, k] == NA for k in range(2))
+        waiting = any(
+            t.supplement_requested[i, k] != NA and t.supplement_received[i, k] == NA for k in range(2)
+        )
         end = to_seconds(add(moment, remaining))
         if waiting:
             t.status[i] = 5
@@ -595,32 +697,46 @@ def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
                 serial += 1
                 day = working[int(rng.integers(len(working)))]
                 received_at = datetime.combine(day, datetime.min.time()) + timedelta(
-                    hours=7, minutes=int(rng.integers(0, 600)))
+                    hours=7, minutes=int(rng.integers(0, 600))
+                )
                 received = to_seconds(received_at)
                 if received >= now:
                     continue
                 unit_index = valid[int(rng.integers(len(valid)))]
                 about = np.flatnonzero((t.unit == unit_index) & (t.received != NA) & (t.received < received))
-                dossier = int(about[-1 - int(rng.integers(min(len(about), 50)))]) if len(about) and rng.random() < 0.5 \
+                dossier = (
+                    int(about[-1 - int(rng.integers(min(len(about), 50)))])
+                    if len(about) and rng.random() < 0.5
                     else None
+                )
                 deadline = to_seconds(calendar.add_working_days(received_at, 10))
                 in_time = rng.random() < 0.6 + 0.38 * quality
-                handled = to_seconds(calendar.add_working_days(
-                    received_at, float(rng.uniform(1, 9.5) if in_time else rng.uniform(10.5, 25))))
+                handled = to_seconds(
+                    calendar.add_working_days(
+                        received_at, float(rng.uniform(1, 9.5) if in_time else rng.uniform(10.5, 25))
+                    )
+                )
                 handled = handled if handled < now else NA
-                happy = None if handled == NA or rng.random() < 0.2 else int(rng.random() < 0.7 + 0.25 * quality)
+                happy = (
+                    None if handled == NA or rng.random() < 0.2 else int(rng.random() < 0.7 + 0.25 * quality)
+                )
                 last = handled if handled != NA else received
                 updated = min(last + int(rng.integers(60, 900)), last + (now - last) // 2)
                 if dossier is not None:
                     has_pakn[dossier] = True
-                records.append({
-                    "MaPAKN": f"PAKN-H35-{serial:06d}",
-                    "MaDonVi": units[unit_index]["MaDonVi"],
-                    "MaHoSo": dossier,  # replaced by the code below, once sequences are final
-                    "LoaiPAKN": "TTHC" if rng.random() < 0.8 else "CAN_BO",
-                    "NgayTiepNhan": _fmt(received), "HanXuLy": _fmt(deadline), "NgayXuLy": _fmt(handled),
-                    "HaiLong": happy, "NgayCapNhat": _fmt(updated),
-                })
+                records.append(
+                    {
+                        "MaPAKN": f"PAKN-H35-{serial:06d}",
+                        "MaDonVi": units[unit_index]["MaDonVi"],
+                        "MaHoSo": dossier,  # replaced by the code below, once sequences are final
+                        "LoaiPAKN": "TTHC" if rng.random() < 0.8 else "CAN_BO",
+                        "NgayTiepNhan": _fmt(received),
+                        "HanXuLy": _fmt(deadline),
+                        "NgayXuLy": _fmt(handled),
+                        "HaiLong": happy,
+                        "NgayCapNhat": _fmt(updated),
+                    }
+                )
                 seconds.append((received, deadline, handled))
         month = next_month
     for record in records:
@@ -633,8 +749,11 @@ def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
 
 def _valid_on(unit: dict, day: date) -> bool:
     stamp = day.strftime("%Y%m%d")
-    return unit["HieuLucTu"] <= stamp and (unit["HieuLucDen"] is None or unit["HieuLucDen"] >= stamp) \
+    return (
+        unit["HieuLucTu"] <= stamp
+        and (unit["HieuLucDen"] is None or unit["HieuLucDen"] >= stamp)
         and unit["LoaiDonVi"] != "TINH"
+    )
 
 
 # Planting ------------------------------------------------------------------------------------
@@ -662,7 +781,9 @@ def _plant(config, rng, t: DossierTable, truth: GroundTruth, planted_units: set[
             base = truth._finished & in_district & (t.end >= start) & (t.end < end) & (t.due != NA)
             return base, truth._on_time
         if code == "RESULT_DIGITIZED":
-            base = truth._finished & in_district & (t.end >= start) & (t.end < end) & np.isin(t.status, (9, 10))
+            base = (
+                truth._finished & in_district & (t.end >= start) & (t.end < end) & np.isin(t.status, (9, 10))
+            )
             return base, truth._e_result
         base = d & (t.received >= start) & (t.received < end) & (t.fee > 0)
         return base, np.isin(t.paid_online, (1, 2))
@@ -726,15 +847,25 @@ def _planted_figures(truth: GroundTruth) -> dict:
     figures = {}
     for code, (start, end, _percent) in PLANTED.items():
         numerator, denominator = truth.indicator(code, PLANTED_DISTRICT, start, end)
-        figures[code] = {"unit": PLANTED_DISTRICT, "period_start": start, "period_end": end,
-                         "numerator": numerator, "denominator": denominator,
-                         "percent": round(100 * numerator / denominator, 2)}
+        figures[code] = {
+            "unit": PLANTED_DISTRICT,
+            "period_start": start,
+            "period_end": end,
+            "numerator": numerator,
+            "denominator": denominator,
+            "percent": round(100 * numerator / denominator, 2),
+        }
     districts = [u["MaDonVi"] for u in truth._units if u["LoaiDonVi"] == "HUYEN"]
     scores = {d: round(truth.score_766(d, *RANK_PERIOD), 2) for d in districts}
     ranking = sorted(districts, key=lambda d: -scores[d])
-    figures["RANK_766"] = {"unit": PLANTED_DISTRICT, "period_start": RANK_PERIOD[0],
-                           "period_end": RANK_PERIOD[1], "rank": ranking.index(PLANTED_DISTRICT) + 1,
-                           "of": len(districts), "scores": scores}
+    figures["RANK_766"] = {
+        "unit": PLANTED_DISTRICT,
+        "period_start": RANK_PERIOD[0],
+        "period_end": RANK_PERIOD[1],
+        "rank": ranking.index(PLANTED_DISTRICT) + 1,
+        "of": len(districts),
+        "scores": scores,
+    }
     return figures
 
 
@@ -756,16 +887,19 @@ def _add_defects(config, rng, t: DossierTable, planted_mask: np.ndarray, truth: 
             free[chosen] = False
     for i in np.flatnonzero(t.defect >= 0):
         kind = defects.KINDS[t.defect[i]]
-        code = f"{truth._units[t.receiving_unit[i]]['MaDonVi']}-" \
-               f"{to_datetime(t.received[i] if t.received[i] != NA else t.submitted[i]):%y%m%d}-{t.sequence[i]:05d}"
+        code = (
+            f"{truth._units[t.receiving_unit[i]]['MaDonVi']}-"
+            f"{to_datetime(t.received[i] if t.received[i] != NA else t.submitted[i]):%y%m%d}-{t.sequence[i]:05d}"
+        )
         truth.defects[code] = {"rule": kind.rule, "kind": kind.name}
 
 
 def _stamp_updates(config, rng, t: DossierTable) -> None:
     """NgayCapNhat: the last event plus a few minutes, always before ``now``."""
     now = to_seconds(config.now)
-    stacked = np.column_stack([t.submitted, t.received, t.end, t.returned, t.refused,
-                               t.supplement_requested, t.supplement_received])
+    stacked = np.column_stack(
+        [t.submitted, t.received, t.end, t.returned, t.refused, t.supplement_requested, t.supplement_received]
+    )
     last = stacked.max(axis=1)
     delay = rng.integers(60, 900, size=len(t))
     t.updated[:] = np.minimum(last + delay, last + (now - last) // 2)

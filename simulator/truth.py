@@ -18,11 +18,21 @@ FINISHED_STATUSES = (7, 8, 9, 10)
 # 766 items: (indicator, points, rule threshold: None = linear, x = full at x). Transparency
 # (1.1-1.3, 18 points) cannot be scored from the export.
 SCORING_766 = {
-    "ON_TIME_766": (20, None), "FULL_ONLINE_SHARE": (12, 0.5), "ONLINE_PAYMENT": (6, None),
-    "TTHC_WITH_FEE_DATA": (2, 0.8), "TTHC_PAID_ONLINE": (2, 0.8), "E_RESULT": (6, None),
-    "COMPONENT_DIGITIZED": (4, None), "REUSE": (2, 0.8), "CITIZEN_STORE": (4, None),
-    "VNEID": (2, None), "E_CERT_COPY": (2, None), "SYNC_RATE": (6, None),
-    "PAKN_ON_TIME": (6, None), "PAKN_SATISFACTION": (6, None), "DOSSIER_SATISFACTION": (6, 0.9),
+    "ON_TIME_766": (20, None),
+    "FULL_ONLINE_SHARE": (12, 0.5),
+    "ONLINE_PAYMENT": (6, None),
+    "TTHC_WITH_FEE_DATA": (2, 0.8),
+    "TTHC_PAID_ONLINE": (2, 0.8),
+    "E_RESULT": (6, None),
+    "COMPONENT_DIGITIZED": (4, None),
+    "REUSE": (2, 0.8),
+    "CITIZEN_STORE": (4, None),
+    "VNEID": (2, None),
+    "E_CERT_COPY": (2, None),
+    "SYNC_RATE": (6, None),
+    "PAKN_ON_TIME": (6, None),
+    "PAKN_SATISFACTION": (6, None),
+    "DOSSIER_SATISFACTION": (6, 0.9),
 }
 NO_PAKN_FULL = {"PAKN_ON_TIME", "PAKN_SATISFACTION"}
 
@@ -37,9 +47,17 @@ def timeliness(t: DossierTable) -> tuple[np.ndarray, np.ndarray]:
 
 
 class GroundTruth:
-    def __init__(self, table: DossierTable, units: list[dict], procedures: list[dict],
-                 feedback: list[dict], feedback_seconds: np.ndarray, has_pakn: np.ndarray,
-                 e_cert_codes: frozenset[str], render_personal: Callable[[], Iterator[str]]) -> None:
+    def __init__(
+        self,
+        table: DossierTable,
+        units: list[dict],
+        procedures: list[dict],
+        feedback: list[dict],
+        feedback_seconds: np.ndarray,
+        has_pakn: np.ndarray,
+        e_cert_codes: frozenset[str],
+        render_personal: Callable[[], Iterator[str]],
+    ) -> None:
         self._t = table
         self._units = units
         self._render_personal = render_personal
@@ -79,7 +97,9 @@ class GroundTruth:
         indices = [self._unit_index[c] for c in self.descendants(unit_code)]
         return np.isin(self._t.unit, indices)
 
-    def indicator(self, code: str, unit_code: str, period_start: date, period_end: date) -> tuple[int, int | None]:
+    def indicator(
+        self, code: str, unit_code: str, period_start: date, period_end: date
+    ) -> tuple[int, int | None]:
         """(numerator, denominator) of one indicator; counts have a None denominator."""
         t = self._t
         start, end = to_seconds(period_start), to_seconds(period_end)
@@ -105,12 +125,15 @@ class GroundTruth:
         if code == "NO_DUE_DATE":
             return int((finished & (t.due == NA)).sum()), None
         if code == "ON_TIME_766":
-            pending = (self._d & in_unit & (t.due != NA) & (t.received < end)
-                       & ~(self._finished & (t.end < end)))
+            pending = (
+                self._d & in_unit & (t.due != NA) & (t.received < end) & ~(self._finished & (t.end < end))
+            )
             numerator = (with_due & self._on_time).sum() + (
-                pending & (t.due >= end) & (t.supplement_count <= 1)).sum()
-            denominator = self._d & in_unit & (t.due != NA) & (t.received < end) & ~(
-                self._finished & (t.end < start))
+                pending & (t.due >= end) & (t.supplement_count <= 1)
+            ).sum()
+            denominator = (
+                self._d & in_unit & (t.due != NA) & (t.received < end) & ~(self._finished & (t.end < start))
+            )
             return int(numerator), int(denominator.sum())
         if code == "ONLINE_SHARE":
             return ratio(t.channel == 2, received)
@@ -120,11 +143,15 @@ class GroundTruth:
             return ratio(np.isin(t.paid_online, (1, 2)), received & self._has_fee_line)
         if code == "TTHC_WITH_FEE_DATA":
             with_fee_procedure = received & self._procedure_fee[proc]
-            return (len(np.unique(proc[with_fee_procedure & self._has_fee_line])),
-                    len(np.unique(proc[with_fee_procedure])))
+            return (
+                len(np.unique(proc[with_fee_procedure & self._has_fee_line])),
+                len(np.unique(proc[with_fee_procedure])),
+            )
         if code == "TTHC_PAID_ONLINE":
-            return (len(np.unique(proc[received & np.isin(t.paid_online, (1, 2))])),
-                    len(np.unique(proc[received & self._has_fee_line])))
+            return (
+                len(np.unique(proc[received & np.isin(t.paid_online, (1, 2))])),
+                len(np.unique(proc[received & self._has_fee_line])),
+            )
         if code == "RESULT_DIGITIZED":
             return ratio(self._e_result, finished & np.isin(t.status, (9, 10)))
         if code == "E_RESULT":
@@ -141,9 +168,12 @@ class GroundTruth:
         if code == "SYNC_RATE":
             return ratio(t.synced == 1, received)
         if code == "E_CERT_COPY":
-            communes = [c for c in self.descendants(unit_code)
-                        if self._units[self._unit_index[c]]["LoaiDonVi"] == "XA"
-                        and self._valid_during(c, period_start, period_end)]
+            communes = [
+                c
+                for c in self.descendants(unit_code)
+                if self._units[self._unit_index[c]]["LoaiDonVi"] == "XA"
+                and self._valid_during(c, period_start, period_end)
+            ]
             offering = set(np.unique(t.unit[finished & self._e_cert[proc]]).tolist())
             return sum(self._unit_index[c] in offering for c in communes), len(communes)
         if code == "DOSSIER_SATISFACTION":

@@ -19,15 +19,28 @@ LAST_DAY_BEFORE_REFORM = "20250630"
 UNITS_UPDATED = "20240115080000"
 
 DEPARTMENTS = [
-    "Sở Tư pháp", "Sở Kế hoạch và Đầu tư", "Sở Tài nguyên và Môi trường", "Sở Xây dựng",
-    "Sở Giao thông vận tải", "Sở Y tế", "Sở Giáo dục và Đào tạo",
-    "Sở Lao động - Thương binh và Xã hội", "Sở Công Thương", "Sở Nông nghiệp và Phát triển nông thôn",
-    "Sở Nội vụ", "Sở Văn hóa, Thể thao và Du lịch", "Sở Thông tin và Truyền thông", "Sở Tài chính",
+    "Sở Tư pháp",
+    "Sở Kế hoạch và Đầu tư",
+    "Sở Tài nguyên và Môi trường",
+    "Sở Xây dựng",
+    "Sở Giao thông vận tải",
+    "Sở Y tế",
+    "Sở Giáo dục và Đào tạo",
+    "Sở Lao động - Thương binh và Xã hội",
+    "Sở Công Thương",
+    "Sở Nông nghiệp và Phát triển nông thôn",
+    "Sở Nội vụ",
+    "Sở Văn hóa, Thể thao và Du lịch",
+    "Sở Thông tin và Truyền thông",
+    "Sở Tài chính",
     "Sở Khoa học và Công nghệ",
 ]
 DISTRICT_OFFICES = [
-    "Phòng Tư pháp", "Phòng Tài nguyên và Môi trường", "Phòng Kinh tế - Hạ tầng",
-    "Phòng Lao động - Thương binh và Xã hội", "Chi nhánh Văn phòng đăng ký đất đai",
+    "Phòng Tư pháp",
+    "Phòng Tài nguyên và Môi trường",
+    "Phòng Kinh tế - Hạ tầng",
+    "Phòng Lao động - Thương binh và Xã hội",
+    "Chi nhánh Văn phòng đăng ký đất đai",
 ]
 # Lai Châu city has a Phòng Quản lý đô thị instead of Kinh tế - Hạ tầng; rural districts often
 # name it Phòng Kinh tế - Hạ tầng. Kept uniform but named per district kind.
@@ -88,7 +101,9 @@ def build_units() -> list[Unit]:
     units = [Unit(PROVINCE_CODE, "Ủy ban nhân dân tỉnh Lai Châu", "TINH", None, "12", "20040101")]
     for number, name in enumerate(DEPARTMENTS, start=1):
         # Several departments merged in 2025; the simulator keeps them valid for simplicity.
-        units.append(Unit(f"{PROVINCE_CODE}.S{number:02d}", name, "SO_NGANH", PROVINCE_CODE, None, "20040101"))
+        units.append(
+            Unit(f"{PROVINCE_CODE}.S{number:02d}", name, "SO_NGANH", PROVINCE_CODE, None, "20040101")
+        )
 
     districts: dict[str, list[dict]] = defaultdict(list)
     for row in old_communes():
@@ -97,27 +112,58 @@ def build_units() -> list[Unit]:
         district = f"{PROVINCE_CODE}.{district_gso}"
         since = DISTRICT_SINCE.get(district_gso, "20040101")
         district_successors = tuple(sorted({s for c in communes for s in successors[c["commune_gso"]]}))
-        units.append(Unit(
-            district, f"Ủy ban nhân dân {district_name[0].lower()}{district_name[1:]}",
-            "HUYEN", PROVINCE_CODE, district_gso, since, LAST_DAY_BEFORE_REFORM,
-            district_successors, district,
-        ))
+        units.append(
+            Unit(
+                district,
+                f"Ủy ban nhân dân {district_name[0].lower()}{district_name[1:]}",
+                "HUYEN",
+                PROVINCE_CODE,
+                district_gso,
+                since,
+                LAST_DAY_BEFORE_REFORM,
+                district_successors,
+                district,
+            )
+        )
         for number, office in enumerate(DISTRICT_OFFICES, start=1):
             if district_gso == "105":
                 office = CITY_OFFICE_NAMES.get(number - 1, office)
-            units.append(Unit(
-                f"{district}.P{number:02d}", f"{office} {district_name[0].lower()}{district_name[1:]}", "PHONG_HUYEN", district, None,
-                since, LAST_DAY_BEFORE_REFORM, district_successors, district,
-            ))
+            units.append(
+                Unit(
+                    f"{district}.P{number:02d}",
+                    f"{office} {district_name[0].lower()}{district_name[1:]}",
+                    "PHONG_HUYEN",
+                    district,
+                    None,
+                    since,
+                    LAST_DAY_BEFORE_REFORM,
+                    district_successors,
+                    district,
+                )
+            )
         for commune in communes:
-            units.append(Unit(
-                f"{district}.{commune['commune_gso']}", commune["commune_name"], "XA", district,
-                commune["commune_gso"], since, LAST_DAY_BEFORE_REFORM,
-                tuple(successors[commune["commune_gso"]]), district,
-            ))
+            units.append(
+                Unit(
+                    f"{district}.{commune['commune_gso']}",
+                    commune["commune_name"],
+                    "XA",
+                    district,
+                    commune["commune_gso"],
+                    since,
+                    LAST_DAY_BEFORE_REFORM,
+                    tuple(successors[commune["commune_gso"]]),
+                    district,
+                )
+            )
     for commune in new_communes():
-        units.append(Unit(
-            f"{PROVINCE_CODE}.X.{commune['commune_gso']}", commune["commune_name"], "XA", PROVINCE_CODE,
-            commune["commune_gso"], REFORM_DAY,
-        ))
+        units.append(
+            Unit(
+                f"{PROVINCE_CODE}.X.{commune['commune_gso']}",
+                commune["commune_name"],
+                "XA",
+                PROVINCE_CODE,
+                commune["commune_gso"],
+                REFORM_DAY,
+            )
+        )
     return units

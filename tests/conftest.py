@@ -46,7 +46,11 @@ def make_database(admin_dsn):
     def make(label: str) -> str:
         name = f"tthc_test_{label}_{os.getpid()}"
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+            conn.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
         created.append(name)
         params = psycopg.conninfo.conninfo_to_dict(admin_dsn)
@@ -59,7 +63,11 @@ def make_database(admin_dsn):
     yield make
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         for name in created:
-            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
+            conn.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +81,9 @@ def airflow_home(tmp_path_factory) -> Path:
 def run_dag(airflow_home, pseudonym_key):
     """Runs one DAG through ``airflow dags test`` against the given source and warehouse."""
 
-    def run(dag_id: str, *, source: str, warehouse_dsn: str, conf: dict | None = None) -> subprocess.CompletedProcess:
+    def run(
+        dag_id: str, *, source: str, warehouse_dsn: str, conf: dict | None = None
+    ) -> subprocess.CompletedProcess:
         env = devstack.airflow_env(home=airflow_home)
         env.update(
             AIRFLOW_CONN_TTHC_SOURCE=source,
@@ -83,7 +93,9 @@ def run_dag(airflow_home, pseudonym_key):
         command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
         if conf:
             command += ["-c", json.dumps(conf)]
-        result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1800)
+        result = subprocess.run(
+            command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1800
+        )
         if result.returncode != 0 or "state=failed" in result.stdout + result.stderr:
             raise AssertionError(f"{dag_id} failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
         return result

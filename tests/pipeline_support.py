@@ -17,32 +17,53 @@ SMALL_VOLUME = 20_000  # dossiers a year: the smallest volume the simulator can 
 
 def warehouse_connection_json(dsn: str) -> str:
     params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return json.dumps({
-        "conn_type": "postgres", "host": params.get("host"), "port": int(params.get("port") or 5432),
-        "login": params.get("user"), "password": params.get("password"), "schema": params["dbname"],
-    })
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": params.get("host"),
+            "port": int(params.get("port") or 5432),
+            "login": params.get("user"),
+            "password": params.get("password"),
+            "schema": params["dbname"],
+        }
+    )
 
 
 def source_connection_json(server) -> str:
     host, port = server.base_url.removeprefix("http://").split(":")
-    return json.dumps({
-        "conn_type": "http", "host": host, "port": int(port), "schema": "http",
-        "login": server.client_id, "password": server.client_secret,
-        "extra": {"page_size": 1000, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
-    })
+    return json.dumps(
+        {
+            "conn_type": "http",
+            "host": host,
+            "port": int(port),
+            "schema": "http",
+            "login": server.client_id,
+            "password": server.client_secret,
+            "extra": {"page_size": 1000, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
+        }
+    )
 
 
 @contextmanager
 def simulated_source(province, faults: FaultConfig | None = None) -> Iterator[tuple[SimulatorServer, str]]:
     """The simulator over real HTTP with fresh credentials; yields it and the value of
     AIRFLOW_CONN_TTHC_SOURCE that points at it."""
-    with run_in_thread(province, faults or FaultConfig(), client_id="test-" + secrets.token_hex(4),
-                       client_secret=secrets.token_urlsafe(16)) as server:
+    with run_in_thread(
+        province,
+        faults or FaultConfig(),
+        client_id="test-" + secrets.token_hex(4),
+        client_secret=secrets.token_urlsafe(16),
+    ) as server:
         yield server, source_connection_json(server)
 
 
-def run_pipeline_dags(run_dag: Callable, source: str, dsn: str, window: dict[str, str],
-                      dag_ids=("tthc_reference", "tthc_dossiers", "tthc_feedback", "tthc_indicators")) -> None:
+def run_pipeline_dags(
+    run_dag: Callable,
+    source: str,
+    dsn: str,
+    window: dict[str, str],
+    dag_ids=("tthc_reference", "tthc_dossiers", "tthc_feedback", "tthc_indicators"),
+) -> None:
     """The pipeline's DAGs in dependency order, as real Airflow runs; the reference DAG takes the
     lists whole, the others the window."""
     for dag_id in dag_ids:

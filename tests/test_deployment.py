@@ -459,8 +459,9 @@ def test_dockerfile_installs_the_lock_and_copies_the_code():
     assert re.search(r"-r\s+\S*requirements\.txt", runs[0])
     assert "--no-deps" not in runs[0] and "constraint" not in runs[0]
     # System packages (apt-get, as root) may come first; then the lock is installed before any code.
-    order = [(op, args) for op, args in instructions
-             if op == "COPY" or (op == "RUN" and "apt-get" not in args)]
+    order = [
+        (op, args) for op, args in instructions if op == "COPY" or (op == "RUN" and "apt-get" not in args)
+    ]
     assert "requirements.txt" in order[0][1] and order[1][0] == "RUN", "install before copying code"
     copies = " ".join(args for op, args in instructions if op == "COPY")
     for folder in ("dags", "plugins", "include", "expectations", "simulator"):

@@ -27,7 +27,9 @@ def windowed_extract_and_load(entity: str, label: str, asset: Asset):
         from tthc.tasks import run_windows
 
         context = get_current_context()
-        return run_windows(context["params"], context.get("data_interval_start"), context.get("data_interval_end"))
+        return run_windows(
+            context["params"], context.get("data_interval_start"), context.get("data_interval_end")
+        )
 
     @task(task_id=f"extract_{label}", pool=SOURCE_POOL)
     def extract_window(window: dict[str, str]) -> int:

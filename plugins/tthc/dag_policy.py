@@ -15,7 +15,16 @@ from __future__ import annotations
 from tthc.quality.alerts import FailureNotifier, failure_notifier
 from tthc.settings import LOCAL_TZ_NAME
 
-__all__ = ["LOCAL_TZ_NAME", "OWNER", "TAGS", "WITHOUT_RETRIES", "FailureNotifier", "default_args", "failure_notifier", "tags"]
+__all__ = [
+    "LOCAL_TZ_NAME",
+    "OWNER",
+    "TAGS",
+    "WITHOUT_RETRIES",
+    "FailureNotifier",
+    "default_args",
+    "failure_notifier",
+    "tags",
+]
 
 # Shown in the UI's owner column and filter; "airflow" (Airflow's default) would say nobody.
 OWNER = "tthc-data"
@@ -28,7 +37,7 @@ WITHOUT_RETRIES: dict[str, str] = {}
 
 
 def tags(*topics: str) -> list[str]:
-    """"tthc" and the DAG's topics; a topic outside ``TAGS`` fails the DAG file's import, named."""
+    """ "tthc" and the DAG's topics; a topic outside ``TAGS`` fails the DAG file's import, named."""
     unknown = sorted(set(topics) - TAGS)
     if unknown:
         raise ValueError(f"DAG tags {unknown} are not in tthc.dag_policy.TAGS {sorted(TAGS)}")

@@ -12,8 +12,8 @@ from tthc.staging.dossier import LAYOUT as DOSSIER_LAYOUT
 class Entity:
     name: str
     endpoint: Endpoint
-    key_field: str              # source field that identifies a record
-    incremental: bool           # extracted by NgayCapNhat window, or taken whole
+    key_field: str  # source field that identifies a record
+    incremental: bool  # extracted by NgayCapNhat window, or taken whole
     staging_tables: tuple[str, ...]
     # The volume entity's way (tthc.staging): typed in Python by the extraction, page by page, into
     # partitions of the batch's own that the load drops whole. The others are staged by
@@ -26,8 +26,14 @@ class Entity:
         return self.staging_tables[0]
 
 
-DOSSIER = Entity("dossier", Endpoint.DOSSIERS, "MaHoSo", True,
-                 tuple(f"staging.{table}" for table in DOSSIER_LAYOUT), staged_in_batch_partitions=True)
+DOSSIER = Entity(
+    "dossier",
+    Endpoint.DOSSIERS,
+    "MaHoSo",
+    True,
+    tuple(f"staging.{table}" for table in DOSSIER_LAYOUT),
+    staged_in_batch_partitions=True,
+)
 FEEDBACK = Entity("feedback", Endpoint.FEEDBACK, "MaPAKN", True, ("staging.feedback",))
 UNIT = Entity("unit", Endpoint.UNITS, "MaDonVi", False, ("staging.unit",))
 PROCEDURE = Entity("procedure", Endpoint.PROCEDURES, "MaTTHC", False, ("staging.procedure",))

@@ -85,8 +85,16 @@ def extract_to_raw(
                 key = record.get(entity.key_field)
                 # Judged on the masked record, the one that lands (a personal field is a token whatever it held).
                 shape = well_shaped(masked) if staged is not None else None
-                landed.append((batch_id, count, None if key in (None, "") else nfc(str(key)), payload, payload_hash,
-                               shape))
+                landed.append(
+                    (
+                        batch_id,
+                        count,
+                        None if key in (None, "") else nfc(str(key)),
+                        payload,
+                        payload_hash,
+                        shape,
+                    )
+                )
                 if staged is not None:
                     staged.add(count, masked, payload_hash)
             warehouse.copy_rows(conn, "raw.record", RAW_COLUMNS, landed)
@@ -101,6 +109,12 @@ def extract_to_raw(
     )
     if in_partitions:
         partitions.attach_batch(conn, batch_id)  # last: its lock on staging is held until the commit
-    log.info("extracted %s %s..%s: %d records into raw batch %d", entity.name, window_start, window_end,
-             count, batch_id)
+    log.info(
+        "extracted %s %s..%s: %d records into raw batch %d",
+        entity.name,
+        window_start,
+        window_end,
+        count,
+        batch_id,
+    )
     return ExtractedBatch(batch_id, entity.name, window_start, window_end, count, reported_total, checksum)

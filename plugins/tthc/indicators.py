@@ -37,7 +37,9 @@ REFRESH_STEPS = (
 )
 
 
-def refresh(conn: psycopg.Connection, first: date, last_exclusive: date, *, include_pending: bool = False) -> int:
+def refresh(
+    conn: psycopg.Connection, first: date, last_exclusive: date, *, include_pending: bool = False
+) -> int:
     """Recompute every mart row of the periods touched by [first, last_exclusive) in one
     transaction; returns the number of mart.indicator_value rows written.
 
@@ -86,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         conn.commit()
         started = time.perf_counter()
         written = refresh(conn, args.start, args.end)
-        print(f"{written} indicator rows for {args.start} .. {args.end} in {time.perf_counter() - started:.1f} s")
+        print(
+            f"{written} indicator rows for {args.start} .. {args.end} in {time.perf_counter() - started:.1f} s"
+        )
         if args.check:
             violations = invariant_violations(conn)
             for violation in violations[:20]:

@@ -49,24 +49,36 @@ def reconcile(
         "CREATE TEMP TABLE source_count (unit_code text, day date, received int, finished int) ON COMMIT DROP"
     )
     rows = (
-        (item["MaDonVi"], datetime.strptime(str(item["Ngay"]), "%Y%m%d").date(),
-         int(item["SoTiepNhan"]), int(item["SoDaXuLy"]))
+        (
+            item["MaDonVi"],
+            datetime.strptime(str(item["Ngay"]), "%Y%m%d").date(),
+            int(item["SoTiepNhan"]),
+            int(item["SoDaXuLy"]),
+        )
         for item in client.iter_records(Endpoint.DOSSIER_COUNTS, start=start, end=end)
     )
     unit_days = warehouse.copy_rows(conn, "source_count", ("unit_code", "day", "received", "finished"), rows)
     mismatches = warehouse.query(
-        conn, "quality/reconciliation.sql",
+        conn,
+        "quality/reconciliation.sql",
         {"checked_at": datetime.now(LOCAL_TZ), "max_share": max_share, "max_absolute": max_absolute},
     )
     result = Reconciliation(first_day, end_day, unit_days, mismatches)
-    log.info("reconciled %s .. %s: %d unit-days, %d outside tolerance", first_day, end_day, unit_days,
-             len(mismatches))
+    log.info(
+        "reconciled %s .. %s: %d unit-days, %d outside tolerance",
+        first_day,
+        end_day,
+        unit_days,
+        len(mismatches),
+    )
     return result
 
 
 def describe(result: Reconciliation, limit: int = 20) -> str:
-    lines = [f"{len(result.mismatches)} of {result.unit_days} unit-days differ from the source "
-             f"({result.first_day} .. {result.last_day}):"]
+    lines = [
+        f"{len(result.mismatches)} of {result.unit_days} unit-days differ from the source "
+        f"({result.first_day} .. {result.last_day}):"
+    ]
     for row in result.mismatches[:limit]:
         lines.append(
             f"  {row['unit_code']} {row['day']}: received source {row['source_received']} / warehouse "

@@ -114,8 +114,11 @@ QUALITY_THRESHOLDS_FILE = REFERENCE_DIR / "quality_thresholds.json"
 def _merged(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
-        merged[key] = _merged(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+        merged[key] = (
+            _merged(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
             else value
+        )
     return merged
 
 

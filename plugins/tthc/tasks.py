@@ -28,8 +28,9 @@ def plan_windows(window: Window) -> list[dict[str, str]]:
     return [part.as_dict() for part in window.monthly()]
 
 
-def run_windows(params: Mapping[str, Any], data_interval_start: datetime | None,
-                data_interval_end: datetime | None) -> list[dict[str, str]]:
+def run_windows(
+    params: Mapping[str, Any], data_interval_start: datetime | None, data_interval_end: datetime | None
+) -> list[dict[str, str]]:
     """The extraction windows of one DAG run: the window of its conf, else its data interval
     widened by the source's lookback (``tthc_source`` extra), cut at month boundaries."""
     from tthc.windows import extraction_window
@@ -53,8 +54,15 @@ def extract(entity_name: str, window: dict[str, str] | None = None, airflow_run_
     start = parse_moment(window["start"]) if window else None
     end = parse_moment(window["end"]) if window else None
     with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn:
-        batch = extract_to_raw(conn, client, entity, Pseudonymizer(pseudonym_key()),
-                               window_start=start, window_end=end, airflow_run_id=airflow_run_id)
+        batch = extract_to_raw(
+            conn,
+            client,
+            entity,
+            Pseudonymizer(pseudonym_key()),
+            window_start=start,
+            window_end=end,
+            airflow_run_id=airflow_run_id,
+        )
     return batch.batch_id
 
 
@@ -75,11 +83,11 @@ def load_calendar(first: date, last: date) -> int:
 
     days = WorkingCalendar.default().days(first, last)
     with warehouse.connect() as conn:
-        conn.execute(
-            "CREATE TEMP TABLE incoming_day (LIKE core.dim_date) ON COMMIT DROP"
-        )
+        conn.execute("CREATE TEMP TABLE incoming_day (LIKE core.dim_date) ON COMMIT DROP")
         warehouse.copy_rows(
-            conn, "incoming_day", ("day", "is_working_day", "holiday_name", "lunar_date", "source"),
+            conn,
+            "incoming_day",
+            ("day", "is_working_day", "holiday_name", "lunar_date", "source"),
             ((d.day, d.is_working_day, d.holiday_name, d.lunar_date, d.source) for d in days),
         )
         changed = warehouse.run_sql(conn, "core/merge_calendar.sql")[0][0]

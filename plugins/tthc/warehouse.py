@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 # version order and never edited, then repeatable files R__<what>.sql (functions and views),
 # applied again whenever they change, from these folders in this order.
 SCHEMA_DIR = SQL_DIR / "schema"
-REPEATABLE_DIRS = (SQL_DIR / "staging" / "functions", SQL_DIR / "quality" / "views", SQL_DIR / "marts" / "views")
+REPEATABLE_DIRS = (
+    SQL_DIR / "staging" / "functions",
+    SQL_DIR / "quality" / "views",
+    SQL_DIR / "marts" / "views",
+)
 VERSIONED_FILE = re.compile(r"V(?P<version>[0-9]+)__\w+\.sql")
 REPEATABLE_FILE = re.compile(r"R__\w+\.sql")
 
@@ -63,7 +67,9 @@ def session_conninfo(dsn: str) -> str:
     options = psycopg.conninfo.conninfo_to_dict(dsn).get("options")
     if options and SESSION_OPTIONS in str(options):
         return dsn
-    return psycopg.conninfo.make_conninfo(dsn, options=f"{options} {SESSION_OPTIONS}" if options else SESSION_OPTIONS)
+    return psycopg.conninfo.make_conninfo(
+        dsn, options=f"{options} {SESSION_OPTIONS}" if options else SESSION_OPTIONS
+    )
 
 
 @contextmanager
@@ -101,7 +107,9 @@ def run_sql(
                 return last_rows
 
 
-def query(conn: psycopg.Connection, relative_path: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+def query(
+    conn: psycopg.Connection, relative_path: str, params: Mapping[str, Any] | None = None
+) -> list[dict]:
     """Rows of a SELECT file as dicts."""
     with psycopg.ClientCursor(conn, row_factory=psycopg.rows.dict_row) as cursor:
         cursor.execute(sql_text(relative_path), params or {})
@@ -109,7 +117,10 @@ def query(conn: psycopg.Connection, relative_path: str, params: Mapping[str, Any
 
 
 def copy_rows(
-    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+    conn: psycopg.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
     types: Sequence[str] | None = None,
 ) -> int:
     """COPY rows into ``table``: the fast path for every bulk write. With the columns' PostgreSQL
@@ -129,16 +140,20 @@ def copy_rows(
     return count
 
 
-def analyze(conn: psycopg.Connection, tables: Sequence[str], *, lock: str,
-            statistics_target: int | None = None) -> None:
+def analyze(
+    conn: psycopg.Connection, tables: Sequence[str], *, lock: str, statistics_target: int | None = None
+) -> None:
     """ANALYZE ``tables`` (schema-qualified names) and commit, one caller holding ``lock`` at a time:
     two ANALYZEs of one table at once can fail with "tuple concurrently updated".
     ``statistics_target`` overrides ``default_statistics_target`` for this ANALYZE only."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
     if statistics_target is not None:
         conn.execute("SELECT set_config('default_statistics_target', %s, true)", (str(statistics_target),))
-    conn.execute(psycopg.sql.SQL("ANALYZE {}").format(psycopg.sql.SQL(", ").join(
-        psycopg.sql.Identifier(*table.split(".")) for table in tables)))
+    conn.execute(
+        psycopg.sql.SQL("ANALYZE {}").format(
+            psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(*table.split(".")) for table in tables)
+        )
+    )
     conn.commit()
 
 
@@ -153,10 +168,15 @@ def analyze_stale(conn: psycopg.Connection, schema: str = "core") -> list[str]:
     """
     lock = f"tthc.analyze_stale.{schema}"
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
-    stale = [f"{schema}.{row[0]}" for row in conn.execute(
-        """SELECT stat.relname FROM pg_stat_user_tables AS stat JOIN pg_class AS rel ON rel.oid = stat.relid
+    stale = [
+        f"{schema}.{row[0]}"
+        for row in conn.execute(
+            """SELECT stat.relname FROM pg_stat_user_tables AS stat JOIN pg_class AS rel ON rel.oid = stat.relid
            WHERE stat.schemaname = %s AND stat.n_mod_since_analyze > 50 + 0.1 * greatest(rel.reltuples, 0)
-           ORDER BY stat.relname""", (schema,))]
+           ORDER BY stat.relname""",
+            (schema,),
+        )
+    ]
     if not stale:
         conn.commit()
         return []
@@ -180,12 +200,18 @@ def migration_files() -> list[Path]:
     versioned = sorted(SCHEMA_DIR.glob("*.sql"), key=lambda path: (version_of(path) or 0, path.name))
     misnamed = [path.name for path in versioned if version_of(path) is None]
     if misnamed:
-        raise MigrationError(f"{SCHEMA_DIR} holds files not named V<version>__<what>.sql: {', '.join(misnamed)}")
+        raise MigrationError(
+            f"{SCHEMA_DIR} holds files not named V<version>__<what>.sql: {', '.join(misnamed)}"
+        )
     versions = [version_of(path) for path in versioned]
     if len(set(versions)) < len(versions):
-        raise MigrationError(f"two versioned files share a version in {SCHEMA_DIR}: {', '.join(p.name for p in versioned)}")
+        raise MigrationError(
+            f"two versioned files share a version in {SCHEMA_DIR}: {', '.join(p.name for p in versioned)}"
+        )
     repeatable = [path for folder in REPEATABLE_DIRS for path in sorted(folder.glob("*.sql"))]
-    misnamed = [str(path.relative_to(SQL_DIR)) for path in repeatable if not REPEATABLE_FILE.fullmatch(path.name)]
+    misnamed = [
+        str(path.relative_to(SQL_DIR)) for path in repeatable if not REPEATABLE_FILE.fullmatch(path.name)
+    ]
     if misnamed:
         raise MigrationError(f"repeatable files must be named R__<what>.sql: {', '.join(misnamed)}")
     names = [path.name for path in repeatable]
@@ -221,7 +247,8 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             f"this warehouse was made by schema files this version does not have ({shown}, in "
             "meta.schema_migration): it predates the schema baseline or comes from another version, and "
             "there is no upgrade path. Drop the warehouse database and create it again, empty; the next "
-            "migration builds it from include/sql/schema.")
+            "migration builds it from include/sql/schema."
+        )
     latest = max((version_of(Path(name)) or 0 for name in recorded), default=0)
     applied: list[str] = []
     reapply_repeatables = False
@@ -235,11 +262,13 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             if path.name in recorded:
                 raise MigrationError(
                     f"{path.name} was edited after it was applied to this warehouse: a versioned schema file "
-                    "is never changed; put the change in a new versioned file")
+                    "is never changed; put the change in a new versioned file"
+                )
             if version < latest:
                 raise MigrationError(
                     f"{path.name} is older than the latest versioned file applied here (version {latest}): "
-                    "give it a version after that one")
+                    "give it a version after that one"
+                )
         elif recorded.get(path.name) == checksum and not reapply_repeatables:
             continue
         conn.execute(body)

@@ -32,8 +32,9 @@ class Window:
         cursor = self.start
         while cursor < self.end:
             local = cursor.astimezone(LOCAL_TZ)
-            next_month = (local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-                          + timedelta(days=32)).replace(day=1)
+            next_month = (
+                local.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)
+            ).replace(day=1)
             boundary = min(next_month, self.end)
             yield Window(cursor, boundary)
             cursor = boundary
@@ -57,7 +58,7 @@ def extraction_window(
     if params.get("start") and params.get("end"):
         return Window(parse_moment(params["start"]), parse_moment(params["end"]))
     if data_interval_start is None or data_interval_end is None:
-        raise ValueError("no window: give the run conf {\"start\": ..., \"end\": ...} or run it on a schedule")
+        raise ValueError('no window: give the run conf {"start": ..., "end": ...} or run it on a schedule')
     return Window(data_interval_start - lookback, data_interval_end)
 
 
@@ -74,5 +75,5 @@ def refresh_range(params: Mapping[str, Any], asset_events: Mapping[Any, Any]) ->
                 starts.append(parse_moment(extra["window_start"]).astimezone(LOCAL_TZ).date())
                 ends.append(parse_moment(extra["window_end"]).astimezone(LOCAL_TZ).date() + timedelta(days=1))
     if not starts:
-        raise ValueError("nothing to refresh: no run conf {\"start\", \"end\"} and no asset event with a window")
+        raise ValueError('nothing to refresh: no run conf {"start", "end"} and no asset event with a window')
     return min(starts), max(ends)

@@ -34,7 +34,7 @@ PREFIXES = ("Thị trấn ", "Phường ", "Xã ")
 def bare_name(name: str) -> str:
     for prefix in PREFIXES:
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     return unicodedata.normalize("NFC", name).casefold()
 
 

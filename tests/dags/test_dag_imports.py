@@ -20,7 +20,7 @@ def banned_modules() -> set[str]:
 
 def test_every_module_below_the_tasks_is_banned_from_dag_files():
     modules = {module.name for module in pkgutil.iter_modules([str(PROJECT_ROOT / "plugins" / "tthc")])}
-    assert DAG_LEVEL <= modules
+    assert modules >= DAG_LEVEL
     assert banned_modules() == {f"tthc.{name}" for name in modules - DAG_LEVEL}
 
 
@@ -29,8 +29,12 @@ def test_a_dag_file_importing_below_the_tasks_fails_the_lint(tmp_path):
     probe = PROJECT_ROOT / "dags" / f"probe_{tmp_path.name}.py"
     probe.write_text("from tthc import warehouse\nfrom tthc.tasks import load\n\nprint(warehouse, load)\n")
     try:
-        result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(probe)],
-                                cwd=PROJECT_ROOT, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--no-cache", str(probe)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
     finally:
         probe.unlink()
     assert result.returncode == 1

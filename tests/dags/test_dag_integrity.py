@@ -15,8 +15,15 @@ from tthc import PROJECT_ROOT, dag_policy
 
 DAGS_DIR = PROJECT_ROOT / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED_DAGS = {"tthc_reference", "tthc_dossiers", "tthc_feedback", "tthc_indicators", "tthc_reconciliation",
-                 "tthc_freshness", "tthc_report"}
+EXPECTED_DAGS = {
+    "tthc_reference",
+    "tthc_dossiers",
+    "tthc_feedback",
+    "tthc_indicators",
+    "tthc_reconciliation",
+    "tthc_freshness",
+    "tthc_report",
+}
 
 WHEN_IT_FAILS = re.compile(r"^#{1,6}[ \t]+When it fails[ \t]*$", re.MULTILINE)
 NEXT_HEADING = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)
@@ -37,11 +44,13 @@ def policy_violations(dag) -> list[str]:
     if heading is None:
         found.append('doc_md: no "When it fails" heading')
     else:
-        rest = doc[heading.end():]
+        rest = doc[heading.end() :]
         following = NEXT_HEADING.search(rest)
-        if len((rest[:following.start()] if following else rest).strip()) < 100:
-            found.append('doc_md: the "When it fails" section says too little (what failed, where to look, '
-                         "how to re-run)")
+        if len((rest[: following.start()] if following else rest).strip()) < 100:
+            found.append(
+                'doc_md: the "When it fails" section says too little (what failed, where to look, '
+                "how to re-run)"
+            )
 
     if not dag.tags:
         found.append("tags: none")
@@ -57,9 +66,13 @@ def policy_violations(dag) -> list[str]:
     exempt = dag.dag_id in dag_policy.WITHOUT_RETRIES
     retries = args.get("retries")
     if exempt and retries != 0:
-        found.append(f"default_args: retries {retries!r}, but tthc.dag_policy.WITHOUT_RETRIES says it has none")
+        found.append(
+            f"default_args: retries {retries!r}, but tthc.dag_policy.WITHOUT_RETRIES says it has none"
+        )
     if not exempt and not (isinstance(retries, int) and retries >= 1):
-        found.append(f"default_args: retries {retries!r}, not >= 1 (or listed in tthc.dag_policy.WITHOUT_RETRIES)")
+        found.append(
+            f"default_args: retries {retries!r}, not >= 1 (or listed in tthc.dag_policy.WITHOUT_RETRIES)"
+        )
 
     for task in dag.tasks:
         if not exempt and task.retries < 1:
@@ -85,7 +98,8 @@ def test_no_import_errors(dag_bag):
 def test_every_dag_file_holds_one_dag_named_after_it(dag_bag):
     assert len(dag_bag.dags) == len(DAG_FILES)
     assert {dag.dag_id: Path(dag.fileloc).name for dag in dag_bag.dags.values()} == {
-        path.stem: path.name for path in DAG_FILES}
+        path.stem: path.name for path in DAG_FILES
+    }
 
 
 def test_the_pipeline_dags_are_all_there(dag_bag):
@@ -147,8 +161,11 @@ def policy_probe():
 
 policy_probe()
 ''')
-CONFORMING = {"heading": "#### When it fails", "tags": 'dag_policy.tags("quality")',
-              "default_args": "dag_policy.default_args(retries=1)"}
+CONFORMING = {
+    "heading": "#### When it fails",
+    "tags": 'dag_policy.tags("quality")',
+    "default_args": "dag_policy.default_args(retries=1)",
+}
 
 
 def _probe(tmp_path: Path, **changes: str):
@@ -162,21 +179,43 @@ def test_a_probe_that_follows_the_conventions_passes(tmp_path):
     assert policy_violations(_probe(tmp_path)) == []
 
 
-@pytest.mark.parametrize(("changes", "violation"), [
-    pytest.param({"heading": "**When it fails**:"}, 'no "When it fails" heading', id="bold-not-a-heading"),
-    pytest.param({"heading": "#### If something goes wrong"}, 'no "When it fails" heading', id="no-section"),
-    pytest.param({"tags": "[]"}, "tags: none", id="no-tags"),
-    pytest.param({"tags": '["tthc", "misc"]'}, "['misc'] not in tthc.dag_policy.TAGS", id="unknown-tag"),
-    pytest.param({"tags": '["quality"]'}, 'no "tthc"', id="no-tthc-tag"),
-    pytest.param({"default_args": '{**dag_policy.default_args(retries=1), "retries": 0}'}, "not >= 1",
-                 id="no-retries"),
-    pytest.param({"default_args": '{"owner": dag_policy.OWNER, "retries": 1}'}, "no failure notifier",
-                 id="no-notifier"),
-    pytest.param({"default_args": '{**dag_policy.default_args(retries=1), "owner": "airflow"}'},
-                 "owner 'airflow'", id="airflow-owner"),
-    pytest.param({"default_args": '{**dag_policy.default_args(retries=1), "on_retry_callback": '
-                                  '[dag_policy.failure_notifier()]}'}, "alerts on retry", id="alert-on-retry"),
-])
+@pytest.mark.parametrize(
+    ("changes", "violation"),
+    [
+        pytest.param(
+            {"heading": "**When it fails**:"}, 'no "When it fails" heading', id="bold-not-a-heading"
+        ),
+        pytest.param(
+            {"heading": "#### If something goes wrong"}, 'no "When it fails" heading', id="no-section"
+        ),
+        pytest.param({"tags": "[]"}, "tags: none", id="no-tags"),
+        pytest.param({"tags": '["tthc", "misc"]'}, "['misc'] not in tthc.dag_policy.TAGS", id="unknown-tag"),
+        pytest.param({"tags": '["quality"]'}, 'no "tthc"', id="no-tthc-tag"),
+        pytest.param(
+            {"default_args": '{**dag_policy.default_args(retries=1), "retries": 0}'},
+            "not >= 1",
+            id="no-retries",
+        ),
+        pytest.param(
+            {"default_args": '{"owner": dag_policy.OWNER, "retries": 1}'},
+            "no failure notifier",
+            id="no-notifier",
+        ),
+        pytest.param(
+            {"default_args": '{**dag_policy.default_args(retries=1), "owner": "airflow"}'},
+            "owner 'airflow'",
+            id="airflow-owner",
+        ),
+        pytest.param(
+            {
+                "default_args": '{**dag_policy.default_args(retries=1), "on_retry_callback": '
+                "[dag_policy.failure_notifier()]}"
+            },
+            "alerts on retry",
+            id="alert-on-retry",
+        ),
+    ],
+)
 def test_a_probe_that_breaks_a_convention_is_caught(tmp_path, changes, violation):
     found = policy_violations(_probe(tmp_path, **changes))
     assert any(violation in line for line in found), found
@@ -184,7 +223,8 @@ def test_a_probe_that_breaks_a_convention_is_caught(tmp_path, changes, violation
 
 def test_a_dag_file_with_an_unknown_tag_does_not_import(tmp_path):
     (tmp_path / "policy_probe.py").write_text(
-        PROBE.substitute({**CONFORMING, "tags": 'dag_policy.tags("misc")'}), encoding="utf-8")
+        PROBE.substitute({**CONFORMING, "tags": 'dag_policy.tags("misc")'}), encoding="utf-8"
+    )
     errors = DagBag(dag_folder=str(tmp_path)).import_errors
     assert len(errors) == 1 and "misc" in next(iter(errors.values()))
 

@@ -58,8 +58,14 @@ def _planted_cells(records):
         finished = r["TrangThaiHoSo"] in (7, 8, 9, 10) and end is not None
         if finished and due and end.year == 2023:
             supplements = r["DanhSachHoSoBoSung"]
-            pause = sum(((parse(s["NgayTiepNhanBoSung"]) - parse(s["NgayBoSung"]))
-                         for s in supplements if parse(s["NgayTiepNhanBoSung"])), start=end - end)
+            pause = sum(
+                (
+                    (parse(s["NgayTiepNhanBoSung"]) - parse(s["NgayBoSung"]))
+                    for s in supplements
+                    if parse(s["NgayTiepNhanBoSung"])
+                ),
+                start=end - end,
+            )
             on_time[1] += 1
             on_time[0] += len(supplements) <= 1 and end - pause <= due
         if finished and r["TrangThaiHoSo"] in (9, 10) and datetime(2024, 1, 1) <= end < NOW:
@@ -75,7 +81,10 @@ def test_planted_figures_hold_on_the_records(province):
     assert _planted_cells(province.iter_dossiers()) == [99.36, 67.6, 78.14]
     planted = province.truth.planted
     assert [planted[c]["percent"] for c in ("ON_TIME_FINISHED", "RESULT_DIGITIZED", "ONLINE_PAYMENT")] == [
-        99.36, 67.6, 78.14]
+        99.36,
+        67.6,
+        78.14,
+    ]
     rank = planted["RANK_766"]
     assert (rank["rank"], rank["of"]) == (7, 8)
     scores = sorted(rank["scores"].values(), reverse=True)
@@ -88,15 +97,25 @@ def test_planted_figures_survive_defects(defective):
 
 def test_truth_indicator_matches_planted(province):
     numerator, denominator = province.truth.indicator(
-        "ON_TIME_FINISHED", "H35.112", datetime(2023, 1, 1).date(), datetime(2024, 1, 1).date())
+        "ON_TIME_FINISHED", "H35.112", datetime(2023, 1, 1).date(), datetime(2024, 1, 1).date()
+    )
     assert round(100 * numerator / denominator, 2) == 99.36
     assert province.truth.indicator("RECEIVED", "H35", NOW.date().replace(year=2023), NOW.date())[1] is None
 
 
 def test_no_event_at_or_after_now(province):
     for r in province.iter_dossiers():
-        events = [r[k] for k in ("NgayNopHoSo", "NgayTiepNhan", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi",
-                                 "NgayCapNhat")]
+        events = [
+            r[k]
+            for k in (
+                "NgayNopHoSo",
+                "NgayTiepNhan",
+                "NgayKetThucXuLy",
+                "NgayTra",
+                "NgayTuChoi",
+                "NgayCapNhat",
+            )
+        ]
         events += [s["ThoiDiemXuLy"] for s in r["QuaTrinhXuLy"]]
         events += [s[k] for s in r["DanhSachHoSoBoSung"] for k in ("NgayBoSung", "NgayTiepNhanBoSung")]
         moments = [parse(e) for e in events if e]
@@ -111,7 +130,8 @@ def _broken_rules(r, units, procedures):
     broken = set()
     lists = ("TaiLieuNop", "DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "QuaTrinhXuLy")
     if any(not isinstance(r.get(k), list | None) for k in lists) or any(
-            isinstance(v, list | dict) for k, v in r.items() if k not in lists):
+        isinstance(v, list | dict) for k, v in r.items() if k not in lists
+    ):
         broken.add("record_shape")
     if not r["MaHoSo"]:
         broken.add("dossier_code_present")
@@ -134,7 +154,11 @@ def _broken_rules(r, units, procedures):
             broken.add("date_parses")
             dates[k] = None
     # NgayHenTra is a promise, legitimately after the extraction time for open dossiers.
-    if any(d and not datetime(2000, 1, 1) <= d <= datetime(2024, 7, 2) for k, d in dates.items() if k != "NgayHenTra"):
+    if any(
+        d and not datetime(2000, 1, 1) <= d <= datetime(2024, 7, 2)
+        for k, d in dates.items()
+        if k != "NgayHenTra"
+    ):
         broken.add("date_in_range")
     chain = [dates[k] for k in ("NgayNopHoSo", "NgayTiepNhan", "NgayKetThucXuLy", "NgayTra") if dates[k]]
     if chain != sorted(chain):
@@ -151,8 +175,9 @@ def _broken_rules(r, units, procedures):
     valid_on = dates["NgayTiepNhan"] or dates["NgayNopHoSo"]
     for field in ("MaDonViXuLy", "MaDonViTiepNhan"):
         unit = units.get(r[field])
-        if unit is None or (valid_on and not unit["HieuLucTu"] <= f"{valid_on:%Y%m%d}" <= (
-                unit["HieuLucDen"] or "99991231")):
+        if unit is None or (
+            valid_on and not unit["HieuLucTu"] <= f"{valid_on:%Y%m%d}" <= (unit["HieuLucDen"] or "99991231")
+        ):
             broken.add("unit_known")
     if r["MaTTHC"] not in procedures:
         broken.add("procedure_known")
@@ -185,8 +210,11 @@ def test_every_defect_kind_breaks_its_rule_and_no_other(defective):
             assert key not in expected or expected[key]["rule"] == "dossier_code_unique"
     twins = [c for c, rs in codes.items() if c and len(rs) > 1]
     assert twins and all(expected[c]["kind"] == "dossier_code_unique:twin" for c in twins)
-    assert all(rs[0]["NgayCapNhat"] == rs[1]["NgayCapNhat"] and rs[0] != rs[1] for c, rs in codes.items()
-               if c in twins)
+    assert all(
+        rs[0]["NgayCapNhat"] == rs[1]["NgayCapNhat"] and rs[0] != rs[1]
+        for c, rs in codes.items()
+        if c in twins
+    )
     assert seen_kinds | {"dossier_code_unique"} == set(defects.RULES)
     assert len({d["kind"] for d in expected.values()}) == len(defects.KINDS) >= 20
     assert not any(c.startswith("H35.112") for c in expected)

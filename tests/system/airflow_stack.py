@@ -75,8 +75,11 @@ class AirflowStack:
     # --- REST API ------------------------------------------------------------------------------
 
     def login(self) -> str:
-        response = requests.post(f"{self.base_url}/auth/token", timeout=30,
-                                 json={"username": self.username, "password": self.password})
+        response = requests.post(
+            f"{self.base_url}/auth/token",
+            timeout=30,
+            json={"username": self.username, "password": self.password},
+        )
         if response.status_code not in (200, 201):
             raise StackError(f"/auth/token answered {response.status_code}: {response.text[:500]}")
         token = response.json()["access_token"]
@@ -99,8 +102,11 @@ class AirflowStack:
         pools = {p["name"]: p for p in self.api("GET", "/pools", params={"limit": 100})["pools"]}
         if name in pools:
             return self.api("PATCH", f"/pools/{name}", json={"name": name, "slots": slots})
-        return self.api("POST", "/pools", json={"name": name, "slots": slots, "description": description,
-                                                "include_deferred": False})
+        return self.api(
+            "POST",
+            "/pools",
+            json={"name": name, "slots": slots, "description": description, "include_deferred": False},
+        )
 
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
@@ -116,15 +122,17 @@ class AirflowStack:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                        params={"limit": 1000})["task_instances"]
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})[
+            "task_instances"
+        ]
 
     def task_log(self, ti: dict) -> str:
         try_number = max(int(ti.get("try_number") or 1), 1)
         try:
             body = self.api(
-                "GET", f"/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}"
-                       f"/logs/{try_number}",
+                "GET",
+                f"/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}"
+                f"/logs/{try_number}",
                 params={"map_index": ti.get("map_index", -1), "full_content": "true"},
                 headers={"Accept": "application/json"},
             )
@@ -137,10 +145,14 @@ class AirflowStack:
                 if not isinstance(item, dict):
                     lines.append(str(item))
                     continue
-                lines.append(" ".join(str(item[k]) for k in ("timestamp", "level", "event") if item.get(k) is not None))
+                lines.append(
+                    " ".join(str(item[k]) for k in ("timestamp", "level", "event") if item.get(k) is not None)
+                )
                 for error in item.get("error_detail") or []:  # the exception, with its last frames
                     frames = error.get("frames") or []
-                    lines += [f"    {f.get('filename')}:{f.get('lineno')} in {f.get('name')}" for f in frames[-4:]]
+                    lines += [
+                        f"    {f.get('filename')}:{f.get('lineno')} in {f.get('name')}" for f in frames[-4:]
+                    ]
                     lines.append(f"  {error.get('exc_type')}: {error.get('exc_value')}")
             return "\n".join(lines)
         return str(content)
@@ -151,14 +163,17 @@ class AirflowStack:
         while True:
             errors = self.import_errors()
             if errors:
-                raise StackError("DAG import errors:\n" + "\n\n".join(
-                    f"{e['filename']}:\n{e['stack_trace']}" for e in errors))
+                raise StackError(
+                    "DAG import errors:\n"
+                    + "\n\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in errors)
+                )
             dags = {d["dag_id"]: d for d in self.api("GET", "/dags", params={"limit": 100})["dags"]}
             if set(dag_ids) <= dags.keys():
                 return dags
             if time.monotonic() > deadline:
-                raise StackError(f"DAGs not parsed after {timeout:.0f} s: found {sorted(dags)}\n"
-                                 + self.service_tails())
+                raise StackError(
+                    f"DAGs not parsed after {timeout:.0f} s: found {sorted(dags)}\n" + self.service_tails()
+                )
             self.check_alive()
             time.sleep(2)
 
@@ -171,21 +186,29 @@ class AirflowStack:
             if run["state"] in TERMINAL_RUN_STATES:
                 break
             if time.monotonic() > deadline:
-                raise StackError(f"{dag_id} {run_id} still {run['state']} after {timeout:.0f} s; tasks: "
-                                 + ", ".join(f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis)
-                                 + "\n" + self.failure_report(dag_id, run_id) + self.service_tails())
+                raise StackError(
+                    f"{dag_id} {run_id} still {run['state']} after {timeout:.0f} s; tasks: "
+                    + ", ".join(f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis)
+                    + "\n"
+                    + self.failure_report(dag_id, run_id)
+                    + self.service_tails()
+                )
             self.check_alive()
             time.sleep(3)
         if run["state"] != "success" or any(ti["state"] not in OK_TI_STATES for ti in tis):
-            raise StackError(f"{dag_id} {run_id} ended {run['state']}:\n" + self.failure_report(dag_id, run_id))
+            raise StackError(
+                f"{dag_id} {run_id} ended {run['state']}:\n" + self.failure_report(dag_id, run_id)
+            )
         return run
 
     def failure_report(self, dag_id: str, run_id: str) -> str:
         parts = []
         for ti in self.task_instances(dag_id, run_id):
             if ti["state"] not in OK_TI_STATES:
-                parts.append(f"--- {ti['task_id']}[{ti['map_index']}] {ti['state']} (try {ti['try_number']})\n"
-                             + self.task_log(ti)[-6000:])
+                parts.append(
+                    f"--- {ti['task_id']}[{ti['map_index']}] {ti['state']} (try {ti['try_number']})\n"
+                    + self.task_log(ti)[-6000:]
+                )
         return "\n".join(parts)
 
     # --- processes -----------------------------------------------------------------------------
@@ -193,8 +216,11 @@ class AirflowStack:
     def check_alive(self) -> None:
         dead = [s for s in self.services if s.process.poll() is not None]
         if dead:
-            raise StackError("; ".join(f"{s.name} exited with {s.process.returncode}" for s in dead) + "\n"
-                             + "\n".join(f"--- {s.name}\n{s.tail()}" for s in dead))
+            raise StackError(
+                "; ".join(f"{s.name} exited with {s.process.returncode}" for s in dead)
+                + "\n"
+                + "\n".join(f"--- {s.name}\n{s.tail()}" for s in dead)
+            )
 
     def service_tails(self, chars: int = 3000) -> str:
         return "\n".join(f"--- {s.name} ({s.log_path})\n{s.tail(chars)}" for s in self.services)
@@ -204,8 +230,13 @@ def _start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Se
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [AIRFLOW_BIN, *args], env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,  # own process group: stopped as a whole
+            [AIRFLOW_BIN, *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # own process group: stopped as a whole
         )
     return Service(name, process, log_path)
 
@@ -337,8 +368,9 @@ def airflow_stack(
         databases.append(meta_db)
         warehouse_dsn = _database(admin_dsn, warehouse_db)
         databases.append(warehouse_db)
-        source = stack.enter_context(devstack.simulator_process(
-            sim_id, sim_secret, ["--dossiers-per-year", str(dossiers_per_year)]))
+        source = stack.enter_context(
+            devstack.simulator_process(sim_id, sim_secret, ["--dossiers-per-year", str(dossiers_per_year)])
+        )
         stack.callback(stop_services)
 
         env = devstack.airflow_env(home=home)
@@ -367,26 +399,54 @@ def airflow_stack(
         for key in ("AIRFLOW_CONN_SMTP_DEFAULT", "AIRFLOW_CONN_TTHC_ALERT_WEBHOOK", "AIRFLOW_CONFIG"):
             env.pop(key, None)
 
-        migrate = subprocess.run([AIRFLOW_BIN, "db", "migrate"], env=env, cwd=PROJECT_ROOT,
-                                 capture_output=True, text=True, timeout=600)
+        migrate = subprocess.run(
+            [AIRFLOW_BIN, "db", "migrate"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if migrate.returncode != 0:
-            raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+            raise StackError(
+                f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
+            )
 
-        api = _start("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port)],
-                     env, service_logs)
+        api = _start(
+            "api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port)], env, service_logs
+        )
         services.append(api)
         for name, args in (
             ("scheduler", ["scheduler"]),
             ("dag-processor", ["dag-processor"]),
             ("triggerer", ["triggerer"]),
-            ("celery-worker", ["celery", "worker", "--queues", queue,
-                               "--concurrency", str(worker_concurrency), "--without-gossip", "--without-mingle"]),
+            (
+                "celery-worker",
+                [
+                    "celery",
+                    "worker",
+                    "--queues",
+                    queue,
+                    "--concurrency",
+                    str(worker_concurrency),
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+            ),
         ):
             services.append(_start(name, args, env, service_logs))
         _http_ready(f"{base_url}/api/v2/monitor/health", startup_timeout, api)
 
-        airflow = AirflowStack(base_url=base_url, username=username, password=password, home=home, env=env,
-                               queue=queue, warehouse_dsn=warehouse_dsn, services=services)
+        airflow = AirflowStack(
+            base_url=base_url,
+            username=username,
+            password=password,
+            home=home,
+            env=env,
+            queue=queue,
+            warehouse_dsn=warehouse_dsn,
+            services=services,
+        )
         airflow.login()
         airflow.check_alive()
         try:
@@ -401,6 +461,13 @@ def airflow_stack(
 
 def _connection_json(dsn: str) -> str:
     p = psycopg.conninfo.conninfo_to_dict(dsn)
-    return json.dumps({"conn_type": "postgres", "host": p.get("host", "127.0.0.1"),
-                       "port": int(p.get("port") or 5432), "login": p.get("user", "postgres"),
-                       "password": p.get("password"), "schema": p["dbname"]})
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": p.get("host", "127.0.0.1"),
+            "port": int(p.get("port") or 5432),
+            "login": p.get("user", "postgres"),
+            "password": p.get("password"),
+            "schema": p["dbname"],
+        }
+    )

@@ -100,19 +100,24 @@ def indicators(stack: AirflowStack, pipeline: PipelineRuns) -> PipelineRuns:
                 """SELECT count(*) FROM raw.batch AS b
                    WHERE b.airflow_run_id = %s AND b.status = 'loaded'
                      AND NOT EXISTS (SELECT 1 FROM mart.refreshed_batch AS r WHERE r.batch_id = b.batch_id)""",
-                (dossier_run,)).fetchone()[0]
+                (dossier_run,),
+            ).fetchone()[0]
         if uncovered == 0:
             break
         if time.monotonic() > deadline:
-            raise StackError(f"{uncovered} loaded batches of {dossier_run} not covered by an indicator refresh "
-                             f"after {RUN_TIMEOUT_S} s\n{stack.service_tails()}")
+            raise StackError(
+                f"{uncovered} loaded batches of {dossier_run} not covered by an indicator refresh "
+                f"after {RUN_TIMEOUT_S} s\n{stack.service_tails()}"
+            )
         time.sleep(3)
     pipeline.runs["tthc_indicators"] = runs
     pipeline.seconds["tthc_indicators"] = time.monotonic() - pipeline.started
     return pipeline
 
 
-def wait_for_asset_triggered_runs(stack: AirflowStack, dag_id: str, timeout: float = RUN_TIMEOUT_S) -> list[str]:
+def wait_for_asset_triggered_runs(
+    stack: AirflowStack, dag_id: str, timeout: float = RUN_TIMEOUT_S
+) -> list[str]:
     """Waits until the DAG has at least one asset-triggered run, none is queued or running, and no
     asset event waits for a run: loads finish at different times, so the events of the later ones
     start further runs after the first, and each refreshes its own window."""
@@ -125,8 +130,10 @@ def wait_for_asset_triggered_runs(stack: AirflowStack, dag_id: str, timeout: flo
         if triggered and not pending and not waiting.get("queued_events"):
             break
         if time.monotonic() > deadline:
-            raise StackError(f"{dag_id}: no finished asset-triggered run after {timeout:.0f} s: "
-                             f"{[(r['dag_run_id'], r['state']) for r in runs]}\n{stack.service_tails()}")
+            raise StackError(
+                f"{dag_id}: no finished asset-triggered run after {timeout:.0f} s: "
+                f"{[(r['dag_run_id'], r['state']) for r in runs]}\n{stack.service_tails()}"
+            )
         stack.check_alive()
         time.sleep(3)
     for run in triggered:

@@ -24,7 +24,9 @@ def test_every_task_of_the_pipeline_succeeded_on_the_celery_worker(stack, pipeli
     for dag_id in ("tthc_reference", "tthc_dossiers", "tthc_indicators"):
         tis = task_instances(stack, pipeline, dag_id)
         assert tis, dag_id
-        not_ok = [(ti["task_id"], ti["map_index"], ti["state"]) for ti in tis if ti["state"] not in OK_TI_STATES]
+        not_ok = [
+            (ti["task_id"], ti["map_index"], ti["state"]) for ti in tis if ti["state"] not in OK_TI_STATES
+        ]
         assert not not_ok, (dag_id, not_ok)
         ran = [ti for ti in tis if ti["state"] == "success"]
         assert ran, dag_id
@@ -32,7 +34,9 @@ def test_every_task_of_the_pipeline_succeeded_on_the_celery_worker(stack, pipeli
             # The queue is this stack's own, served only by its Celery worker.
             assert ti["queue"] == stack.queue, (dag_id, ti["task_id"], ti["queue"])
             assert ti["hostname"], (dag_id, ti["task_id"])
-    worker_log = next(s for s in stack.services if s.name == "celery-worker").log_path.read_text(errors="replace")
+    worker_log = next(s for s in stack.services if s.name == "celery-worker").log_path.read_text(
+        errors="replace"
+    )
     assert "celery@" in worker_log and "ready" in worker_log
 
 
@@ -63,10 +67,12 @@ def test_the_warehouse_holds_the_window_and_its_indicators(stack, indicators):
         months = conn.execute(
             """SELECT count(DISTINCT period_start) FROM mart.indicator_value
                WHERE period_type = 'month' AND period_start IN ('2024-01-01', '2024-02-01')
-                 AND indicator_code = 'RECEIVED' AND unit_code = 'H35.112' AND numerator > 0""").fetchone()[0]
+                 AND indicator_code = 'RECEIVED' AND unit_code = 'H35.112' AND numerator > 0"""
+        ).fetchone()[0]
         unbalanced = conn.execute(
             """SELECT count(*) FROM raw.batch b JOIN quality.run_audit a USING (batch_id)
-               WHERE a.extracted <> a.loaded + a.quarantined""").fetchone()[0]
+               WHERE a.extracted <> a.loaded + a.quarantined"""
+        ).fetchone()[0]
     assert dossiers > 1000
     assert months == 2
     assert unbalanced == 0
@@ -74,8 +80,10 @@ def test_the_warehouse_holds_the_window_and_its_indicators(stack, indicators):
 
 def max_overlap(tis: list[dict]) -> int:
     """How many of these task instances were running at the same moment, at most."""
-    events = sorted([(ti["start_date"], 1) for ti in tis] + [(ti["end_date"], -1) for ti in tis],
-                    key=lambda e: (e[0], e[1]))
+    events = sorted(
+        [(ti["start_date"], 1) for ti in tis] + [(ti["end_date"], -1) for ti in tis],
+        key=lambda e: (e[0], e[1]),
+    )
     running = peak = 0
     for _, step in events:
         running += step
@@ -86,8 +94,12 @@ def max_overlap(tis: list[dict]) -> int:
 def test_timings_and_parallelism(stack, pipeline):
     """Mostly a report (-rA): when each stage was done, in seconds from the first API call, and how
     many mapped extract/load tasks ran at once on the worker (concurrency 4, pool tthc_source)."""
-    tis = [ti for ti in task_instances(stack, pipeline, "tthc_dossiers") if ti["start_date"] and ti["end_date"]]
-    overlap = {task: max_overlap([ti for ti in tis if ti["task_id"] == task])
-               for task in ("extract_dossiers", "load_dossiers")}
+    tis = [
+        ti for ti in task_instances(stack, pipeline, "tthc_dossiers") if ti["start_date"] and ti["end_date"]
+    ]
+    overlap = {
+        task: max_overlap([ti for ti in tis if ti["task_id"] == task])
+        for task in ("extract_dossiers", "load_dossiers")
+    }
     print({dag: f"{s:.0f} s" for dag, s in pipeline.seconds.items()}, "at most at once:", overlap)
     assert all(n >= 1 for n in overlap.values())

@@ -18,27 +18,54 @@ pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
 # Working hours of a weekday outside the pipeline fixture's window: dossiers change in every hour.
 FROM, TO = "2024-03-05T08:00:00+07:00", "2024-03-05T11:00:00+07:00"
 RUN_TIMEOUT_S = 480
-CORE_TABLES = ("core.fact_dossier", "core.dossier_document", "core.dossier_fee", "core.dossier_result",
-               "core.dossier_supplement", "core.dossier_step", "core.dossier_tombstone")
+CORE_TABLES = (
+    "core.fact_dossier",
+    "core.dossier_document",
+    "core.dossier_fee",
+    "core.dossier_result",
+    "core.dossier_supplement",
+    "core.dossier_step",
+    "core.dossier_tombstone",
+)
 
 
 def backfill(stack, reprocess: str) -> list[dict]:
     """Runs the CLI, waits until the scheduler has finished the backfill it created, and returns
     the backfill runs of the DAG (both backfills cover the same intervals)."""
     result = subprocess.run(
-        [AIRFLOW_BIN, "backfill", "create", "--dag-id", "tthc_dossiers", "--from-date", FROM, "--to-date", TO,
-         "--reprocess-behavior", reprocess, "--max-active-runs", "2"],
-        env=stack.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            AIRFLOW_BIN,
+            "backfill",
+            "create",
+            "--dag-id",
+            "tthc_dossiers",
+            "--from-date",
+            FROM,
+            "--to-date",
+            TO,
+            "--reprocess-behavior",
+            reprocess,
+            "--max-active-runs",
+            "2",
+        ],
+        env=stack.env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    created = max(stack.api("GET", "/backfills", params={"dag_id": "tthc_dossiers"})["backfills"],
-                  key=lambda b: b["id"])
+    created = max(
+        stack.api("GET", "/backfills", params={"dag_id": "tthc_dossiers"})["backfills"], key=lambda b: b["id"]
+    )
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while not stack.api("GET", f"/backfills/{created['id']}")["completed_at"]:
         if time.monotonic() > deadline:
             runs = stack.runs("tthc_dossiers", run_type="backfill")
-            raise StackError(f"backfill {created['id']} not finished: "
-                             f"{[(r['dag_run_id'], r['state']) for r in runs]}\n{stack.service_tails()}")
+            raise StackError(
+                f"backfill {created['id']} not finished: "
+                f"{[(r['dag_run_id'], r['state']) for r in runs]}\n{stack.service_tails()}"
+            )
         stack.check_alive()
         time.sleep(3)
     runs = stack.runs("tthc_dossiers", run_type="backfill")
@@ -49,9 +76,12 @@ def backfill(stack, reprocess: str) -> list[dict]:
 
 def core_digest(dsn: str) -> dict[str, tuple[int, str]]:
     with psycopg.connect(dsn) as conn:
-        return {table: conn.execute(
-            f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} AS t"
-        ).fetchone() for table in CORE_TABLES}
+        return {
+            table: conn.execute(
+                f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} AS t"
+            ).fetchone()
+            for table in CORE_TABLES
+        }
 
 
 def test_backfill_create_twice_leaves_core_unchanged(stack, indicators):
@@ -70,7 +100,9 @@ def test_backfill_create_twice_leaves_core_unchanged(stack, indicators):
         # The second backfill did extract and load every interval again ...
         landed, loaded = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE status = 'loaded') FROM raw.batch "
-            "WHERE entity = 'dossier' AND batch_id > %s", (last_batch,)).fetchone()
+            "WHERE entity = 'dossier' AND batch_id > %s",
+            (last_batch,),
+        ).fetchone()
     assert landed >= len(first) and loaded == landed
     # ... and changed nothing.
     assert core_digest(stack.warehouse_dsn) == after_first

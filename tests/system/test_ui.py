@@ -14,8 +14,16 @@ import pytest
 pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 30_000
 
 
@@ -26,8 +34,12 @@ def browser_page(stack, pipeline):
     profile = tempfile.mkdtemp(prefix="tthc-chromium-")
     with playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 1000})
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1440, "height": 1000},
+        )
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         try:
@@ -83,8 +95,11 @@ def _doc_heading(doc_md: str) -> str:
 
 def test_every_project_dag_shows_its_docs(logged_in, stack, screenshot_dir):
     page = logged_in
-    dag_ids = sorted(d["dag_id"] for d in stack.api("GET", "/dags", params={"limit": 100})["dags"]
-                     if d["dag_id"].startswith("tthc_"))
+    dag_ids = sorted(
+        d["dag_id"]
+        for d in stack.api("GET", "/dags", params={"limit": 100})["dags"]
+        if d["dag_id"].startswith("tthc_")
+    )
     assert len(dag_ids) >= 4
     for dag_id in dag_ids:
         doc_md = stack.api("GET", f"/dags/{dag_id}/details")["doc_md"]

@@ -36,7 +36,7 @@ PROCEDURES = [
     (P_FEE, True, True, "TOAN_TRINH"),
     (P_FEE2, True, True, "MOT_PHAN"),
     (P_FREE, False, False, "MOT_PHAN"),
-    (P_ECERT, False, False, "TOAN_TRINH"),   # an electronic certified-copy procedure (configured)
+    (P_ECERT, False, False, "TOAN_TRINH"),  # an electronic certified-copy procedure (configured)
 ]
 # 2024-01-01 (Tết Dương lịch) is a holiday; weekends are off.
 HOLIDAYS = {date(2024, 1, 1)}
@@ -48,11 +48,27 @@ def local(text: str) -> datetime:
 
 
 DOSSIER_DEFAULTS = dict(
-    procedure_code=P_FEE, channel=1, status=10, received_at=None, due_at=None, finished_at=None,
-    has_digitized_component=False, vneid_verified=False, online_payment=0, synced_to_portal=False,
-    has_apology=False, rating=None, supplement_count=0, supplement_pause=timedelta(0),
-    open_supplement_at=None, has_positive_fee=False, has_electronic_result=False,
-    has_reused_component=False, has_citizen_store_component=False, end_adjusted_at=None, timeliness=None,
+    procedure_code=P_FEE,
+    channel=1,
+    status=10,
+    received_at=None,
+    due_at=None,
+    finished_at=None,
+    has_digitized_component=False,
+    vneid_verified=False,
+    online_payment=0,
+    synced_to_portal=False,
+    has_apology=False,
+    rating=None,
+    supplement_count=0,
+    supplement_pause=timedelta(0),
+    open_supplement_at=None,
+    has_positive_fee=False,
+    has_electronic_result=False,
+    has_reused_component=False,
+    has_citizen_store_component=False,
+    end_adjusted_at=None,
+    timeliness=None,
 )
 
 
@@ -63,7 +79,8 @@ def insert_reference(conn: psycopg.Connection) -> None:
             """INSERT INTO core.dim_unit (unit_code, unit_name, unit_type, parent_code, valid_from, valid_to,
                                           successor_codes, row_valid_from, batch_id)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0)""",
-            (code, f"Đơn vị {code}", kind, parent, valid_from, valid_to, successors, stamp))
+            (code, f"Đơn vị {code}", kind, parent, valid_from, valid_to, successors, stamp),
+        )
         for successor in successors:
             conn.execute("INSERT INTO core.unit_lineage VALUES (%s, %s, '2025-07-01')", (code, successor))
     # closure by hand: every unit with itself and each unit above it
@@ -77,7 +94,9 @@ def insert_reference(conn: psycopg.Connection) -> None:
         conn.execute(
             """INSERT INTO core.dim_procedure (procedure_code, procedure_name, has_fee, has_paper_result,
                                                online_level, row_valid_from, batch_id)
-               VALUES (%s, %s, %s, %s, %s, %s, 0)""", (code, f"Thủ tục {code}", has_fee, paper, level, stamp))
+               VALUES (%s, %s, %s, %s, %s, %s, 0)""",
+            (code, f"Thủ tục {code}", has_fee, paper, level, stamp),
+        )
     day = date(2023, 1, 1)
     while day < date(2027, 1, 1):
         working = day.weekday() < 5 and day not in HOLIDAYS
@@ -92,18 +111,43 @@ def insert_dossier(conn: psycopg.Connection, code: str, unit: str, **fields) -> 
             row[key] = local(row[key])
     if row["end_adjusted_at"] is None and row["finished_at"] is not None:
         row["end_adjusted_at"] = row["finished_at"] - row["supplement_pause"]
-    columns = ["ma_ho_so", "competent_unit_code", "receiving_unit_code", *row, "source_updated_at", "batch_id"]
+    columns = [
+        "ma_ho_so",
+        "competent_unit_code",
+        "receiving_unit_code",
+        *row,
+        "source_updated_at",
+        "batch_id",
+    ]
     values = [code, unit, unit, *row.values(), local("2024-06-30 12:00"), 0]
     conn.execute(
         f"INSERT INTO core.fact_dossier ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(values))})",
-        values)
+        values,
+    )
 
 
-def insert_feedback(conn: psycopg.Connection, code: str, unit: str, received: str, deadline: str,
-                    handled: str | None, satisfied: int | None, dossier: str | None = None) -> None:
+def insert_feedback(
+    conn: psycopg.Connection,
+    code: str,
+    unit: str,
+    received: str,
+    deadline: str,
+    handled: str | None,
+    satisfied: int | None,
+    dossier: str | None = None,
+) -> None:
     conn.execute(
         """INSERT INTO core.fact_feedback (ma_pakn, unit_code, ma_ho_so, kind, received_at, deadline_at,
                                            handled_at, satisfied, source_updated_at, batch_id)
            VALUES (%s, %s, %s, 'TTHC', %s, %s, %s, %s, %s, 0)""",
-        (code, unit, dossier, local(received), local(deadline), local(handled) if handled else None,
-         satisfied, local("2024-06-30 12:00")))
+        (
+            code,
+            unit,
+            dossier,
+            local(received),
+            local(deadline),
+            local(handled) if handled else None,
+            satisfied,
+            local("2024-06-30 12:00"),
+        ),
+    )

@@ -38,6 +38,7 @@ def test_a_collector_off_before_stays_off(collector_enabled):
 
 def test_cycles_made_while_paused_wait_for_it_and_are_collected_once_it_resumes(collector_enabled):
     """No explicit gc.collect() after the block: the collector that resumes finds the cycle itself."""
+
     class Node:
         pass
 

@@ -56,7 +56,8 @@ def test_core_holds_exactly_the_live_valid_dossiers_of_the_window(pipeline, prov
     dsn, _ = pipeline
     defective = set(province.truth.defects)
     expected = {
-        record["MaHoSo"] for record in source_dossiers_in_window(province)
+        record["MaHoSo"]
+        for record in source_dossiers_in_window(province)
         if record.get("MaHoSo") and str(record.get("DaXoa")) != "1" and record["MaHoSo"] not in defective
     }
     in_core = {row[0] for row in fetch(dsn, "SELECT ma_ho_so FROM core.fact_dossier")}
@@ -65,8 +66,11 @@ def test_core_holds_exactly_the_live_valid_dossiers_of_the_window(pipeline, prov
 
 def test_deleted_dossiers_are_tombstoned_not_in_the_facts(pipeline, province):
     dsn, _ = pipeline
-    deleted = {r["MaHoSo"] for r in source_dossiers_in_window(province)
-               if str(r.get("DaXoa")) == "1" and r["MaHoSo"] not in province.truth.defects}
+    deleted = {
+        r["MaHoSo"]
+        for r in source_dossiers_in_window(province)
+        if str(r.get("DaXoa")) == "1" and r["MaHoSo"] not in province.truth.defects
+    }
     assert deleted, "the simulator plants deleted dossiers"
     tombstones = {row[0] for row in fetch(dsn, "SELECT ma_ho_so FROM core.dossier_tombstone")}
     assert deleted <= tombstones
@@ -75,8 +79,11 @@ def test_deleted_dossiers_are_tombstoned_not_in_the_facts(pipeline, province):
 
 def test_every_batch_balances_its_books(pipeline):
     dsn, _ = pipeline
-    audits = fetch(dsn, """SELECT b.batch_id, b.record_count, a.extracted, a.loaded, a.quarantined, b.status
-                           FROM raw.batch b LEFT JOIN quality.run_audit a USING (batch_id)""")
+    audits = fetch(
+        dsn,
+        """SELECT b.batch_id, b.record_count, a.extracted, a.loaded, a.quarantined, b.status
+                           FROM raw.batch b LEFT JOIN quality.run_audit a USING (batch_id)""",
+    )
     assert audits
     for batch_id, record_count, extracted, loaded, quarantined, status in audits:
         assert status == "loaded", batch_id
@@ -86,8 +93,12 @@ def test_every_batch_balances_its_books(pipeline):
 def test_each_planted_defect_is_quarantined_under_its_rule(pipeline, province):
     dsn, _ = pipeline
     window_codes = {r.get("MaHoSo") for r in source_dossiers_in_window(province)}
-    quarantined = {(key, rule) for key, rule in fetch(
-        dsn, "SELECT record_key, rule FROM quality.quarantine WHERE entity = 'dossier'")}
+    quarantined = {
+        (key, rule)
+        for key, rule in fetch(
+            dsn, "SELECT record_key, rule FROM quality.quarantine WHERE entity = 'dossier'"
+        )
+    }
     planted = {code: d for code, d in province.truth.defects.items() if code in window_codes}
     assert {d["rule"] for d in planted.values()} >= set(defects.RULES) - {"dossier_code_present"}
     missed = {code: d["kind"] for code, d in planted.items() if (code, d["rule"]) not in quarantined}
@@ -107,10 +118,13 @@ def test_indicators_equal_the_simulators_ground_truth(pipeline, province, distri
         ("ONLINE_PAYMENT", "month", date(2024, 3, 1), date(2024, 4, 1)),
     ]
     for code, period_type, start, end in cells:
-        row = fetch(dsn, """SELECT numerator, denominator FROM mart.indicator_value
+        row = fetch(
+            dsn,
+            """SELECT numerator, denominator FROM mart.indicator_value
                             WHERE indicator_code = %s AND period_type = %s AND period_start = %s
                               AND unit_code = %s AND unit_scheme = 'as_recorded'""",
-                    (code, period_type, start, district))
+            (code, period_type, start, district),
+        )
         assert row, (code, period_type, start, district)
         numerator, denominator = row[0]
         expected = province.truth.indicator(code, district, start, end)
@@ -134,7 +148,7 @@ def stored_phrases(dsn: str) -> set[str]:
             phrases.add(value)
             for size in range(1, min(len(words), 8) + 1):
                 for start in range(len(words) - size + 1):
-                    phrases.add(" ".join(words[start:start + size]).strip(",.;:()"))
+                    phrases.add(" ".join(words[start : start + size]).strip(",.;:()"))
     return phrases
 
 
@@ -151,10 +165,13 @@ def test_running_the_window_again_changes_nothing_in_core(pipeline, run_dag):
     before = fetch(dsn, snapshot)
     run_dag("tthc_dossiers", source=source, warehouse_dsn=dsn, conf=WINDOW)
     assert fetch(dsn, snapshot) == before
-    unchanged = fetch(dsn, """SELECT sum(loaded), sum(unchanged) FROM quality.run_audit
+    unchanged = fetch(
+        dsn,
+        """SELECT sum(loaded), sum(unchanged) FROM quality.run_audit
                               WHERE batch_id IN (
                                   SELECT batch_id FROM raw.batch WHERE airflow_run_id = (
                                       SELECT airflow_run_id FROM raw.batch WHERE entity = 'dossier'
-                                      ORDER BY batch_id DESC LIMIT 1))""")
+                                      ORDER BY batch_id DESC LIMIT 1))""",
+    )
     loaded, unchanged_count = unchanged[0]
     assert loaded == unchanged_count, "a re-run of the same window must write nothing"

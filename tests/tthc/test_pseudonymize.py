@@ -34,15 +34,18 @@ def test_personal_fields_become_keyed_tokens(dossiers):
 def test_the_same_person_gets_the_same_token_and_another_key_another_token():
     name_nfd = unicodedata.normalize("NFD", "Nguyễn Thị Hoa")
     one, other = Pseudonymizer(b"a" * 32), Pseudonymizer(b"b" * 32)
-    assert one.dossier({"ChuHoSo": name_nfd})["ChuHoSo"] == one.dossier({"ChuHoSo": "Nguyễn Thị Hoa"})["ChuHoSo"]
+    assert (
+        one.dossier({"ChuHoSo": name_nfd})["ChuHoSo"] == one.dossier({"ChuHoSo": "Nguyễn Thị Hoa"})["ChuHoSo"]
+    )
     assert one.token("Nguyễn Thị Hoa") != other.token("Nguyễn Thị Hoa")
 
 
 def test_every_byte_of_a_long_key_counts():
     # Keyed BLAKE2b takes at most 64 bytes of key; a longer secret must not be cut to its start.
     prefix = b"p" * 64
-    assert Pseudonymizer(prefix + b"a" * 36).token("Nguyễn Thị Hoa") != Pseudonymizer(prefix + b"b" * 36).token(
-        "Nguyễn Thị Hoa")
+    assert Pseudonymizer(prefix + b"a" * 36).token("Nguyễn Thị Hoa") != Pseudonymizer(
+        prefix + b"b" * 36
+    ).token("Nguyễn Thị Hoa")
 
 
 def test_a_token_is_the_keyed_blake2b_of_the_composed_text_wherever_it_is_found():
@@ -52,15 +55,23 @@ def test_a_token_is_the_keyed_blake2b_of_the_composed_text_wherever_it_is_found(
     key, name = b"k" * 32, "Lường Xuân Nga"
     expected = TOKEN_PREFIX + hashlib.blake2b(name.encode(), key=key, digest_size=10).hexdigest()
     pseudonymizer = Pseudonymizer(key)
-    masked = pseudonymizer.dossier({"ChuHoSo": unicodedata.normalize("NFD", name),
-                                    "QuaTrinhXuLy": [{"NguoiXuLy": name}, {"NguoiXuLy": name, "NoiDungXuLy": ""}]})
+    masked = pseudonymizer.dossier(
+        {
+            "ChuHoSo": unicodedata.normalize("NFD", name),
+            "QuaTrinhXuLy": [{"NguoiXuLy": name}, {"NguoiXuLy": name, "NoiDungXuLy": ""}],
+        }
+    )
     assert masked["ChuHoSo"] == expected
     assert masked["QuaTrinhXuLy"] == [{"NguoiXuLy": expected}, {"NguoiXuLy": expected, "NoiDungXuLy": ""}]
-    assert pseudonymizer.token(name) == pseudonymizer.token(name) == expected  # the keyed state is copied, not used up
+    assert (
+        pseudonymizer.token(name) == pseudonymizer.token(name) == expected
+    )  # the keyed state is copied, not used up
 
 
 def test_all_text_comes_out_composed_and_masked(dossiers):
-    decomposed = [d for d in dossiers if not unicodedata.is_normalized("NFC", json.dumps(d, ensure_ascii=False))]
+    decomposed = [
+        d for d in dossiers if not unicodedata.is_normalized("NFC", json.dumps(d, ensure_ascii=False))
+    ]
     assert decomposed, "the simulator sends some records decomposed"
     pseudonymizer = Pseudonymizer(b"k" * 32)
     for record in decomposed:

@@ -6,11 +6,23 @@ from tthc.settings import ConfigurationError, get_connection, quality_thresholds
 
 
 def test_connection_from_uri_and_json_variables(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_SETTINGS_URI",
-                       "postgres://loader:p%40ss%2Fword-41@db.example.vn:6432/warehouse?sslmode=require")
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_SETTINGS_JSON", json.dumps({
-        "conn_type": "smtp", "host": "mail.example.vn", "port": 587, "login": "alerts",
-        "password": "json-secret-42", "extra": {"to": ["a@example.vn"]}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TTHC_SETTINGS_URI",
+        "postgres://loader:p%40ss%2Fword-41@db.example.vn:6432/warehouse?sslmode=require",
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TTHC_SETTINGS_JSON",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "mail.example.vn",
+                "port": 587,
+                "login": "alerts",
+                "password": "json-secret-42",
+                "extra": {"to": ["a@example.vn"]},
+            }
+        ),
+    )
 
     uri = get_connection("tthc_settings_uri")
     assert (uri.conn_type, uri.host, uri.port, uri.schema) == ("postgres", "db.example.vn", 6432, "warehouse")
@@ -43,13 +55,19 @@ def test_absent_and_malformed_connections(monkeypatch):
     # whether or not the connection is required.
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_SETTINGS_BROKEN", '{"conn_type": "http", "host"')
     for required in (True, False):
-        with pytest.raises(ConfigurationError, match="AIRFLOW_CONN_TTHC_SETTINGS_BROKEN is set but is not a valid"):
+        with pytest.raises(
+            ConfigurationError, match="AIRFLOW_CONN_TTHC_SETTINGS_BROKEN is set but is not a valid"
+        ):
             get_connection("tthc_settings_broken", required=required)
 
 
 def test_thresholds_are_configuration(monkeypatch):
     assert quality_thresholds()["batch_rules"]["quarantined_share"]["max_share"] == 0.2
-    monkeypatch.setenv("TTHC_QUALITY_THRESHOLDS", json.dumps({"batch_rules": {"quarantined_share": {"max_share": 0.5}}}))
+    monkeypatch.setenv(
+        "TTHC_QUALITY_THRESHOLDS", json.dumps({"batch_rules": {"quarantined_share": {"max_share": 0.5}}})
+    )
     assert quality_thresholds()["batch_rules"]["quarantined_share"] == {
-        **quality_thresholds()["batch_rules"]["quarantined_share"], "max_share": 0.5}
+        **quality_thresholds()["batch_rules"]["quarantined_share"],
+        "max_share": 0.5,
+    }
     assert quality_thresholds()["batch_rules"]["volume"]["weeks"] == 4

@@ -24,16 +24,27 @@ def test_calendar_span_reaches_the_end_of_the_year_after_next():
 
 @pytest.fixture
 def source_with_lookback(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_SOURCE", json.dumps({
-        "conn_type": "http", "host": "source.example.test", "schema": "https", "login": "client",
-        "password": "secret", "extra": {"lookback_minutes": 30},
-    }))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TTHC_SOURCE",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "source.example.test",
+                "schema": "https",
+                "login": "client",
+                "password": "secret",
+                "extra": {"lookback_minutes": 30},
+            }
+        ),
+    )
 
 
 def test_a_run_with_a_conf_window_extracts_it_month_by_month(source_with_lookback):
     windows = tasks.run_windows({"start": "2024-01-15", "end": "2024-03-01"}, None, None)
     assert [(w["start"][:10], w["end"][:10]) for w in windows] == [
-        ("2024-01-15", "2024-02-01"), ("2024-02-01", "2024-03-01")]
+        ("2024-01-15", "2024-02-01"),
+        ("2024-02-01", "2024-03-01"),
+    ]
 
 
 def test_a_scheduled_run_extracts_its_interval_widened_by_the_lookback(source_with_lookback):
@@ -46,8 +57,11 @@ def test_a_scheduled_run_extracts_its_interval_widened_by_the_lookback(source_wi
 @pytest.fixture
 def refreshes(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks, "refresh_indicators",
-                        lambda first, last, include_pending=False: calls.append((first, last, include_pending)) or 7)
+    monkeypatch.setattr(
+        tasks,
+        "refresh_indicators",
+        lambda first, last, include_pending=False: calls.append((first, last, include_pending)) or 7,
+    )
     return calls
 
 
@@ -57,10 +71,16 @@ def test_a_refresh_by_conf_covers_its_range_only(refreshes):
 
 
 def test_a_refresh_by_asset_events_covers_their_windows_and_the_batches_still_waiting(refreshes):
-    events = {"tthc_core_dossiers": [
-        SimpleNamespace(extra={"window_start": "2024-02-01T00:00:00+07:00", "window_end": "2024-03-01T00:00:00+07:00"}),
-        SimpleNamespace(extra={"window_start": "2024-01-10T00:00:00+07:00", "window_end": "2024-01-20T00:00:00+07:00"}),
-    ]}
+    events = {
+        "tthc_core_dossiers": [
+            SimpleNamespace(
+                extra={"window_start": "2024-02-01T00:00:00+07:00", "window_end": "2024-03-01T00:00:00+07:00"}
+            ),
+            SimpleNamespace(
+                extra={"window_start": "2024-01-10T00:00:00+07:00", "window_end": "2024-01-20T00:00:00+07:00"}
+            ),
+        ]
+    }
     tasks.refresh_indicators_for({"start": None, "end": None}, events)
     assert refreshes == [(date(2024, 1, 10), date(2024, 3, 2), True)]
 
@@ -78,8 +98,11 @@ def test_the_report_mail_carries_the_files_and_names_unit_and_period(monkeypatch
     import tthc.report.mail
 
     sent = []
-    monkeypatch.setattr(tthc.report.mail, "send_report",
-                        lambda recipients, subject, paths: sent.append((recipients, subject, paths)) or True)
+    monkeypatch.setattr(
+        tthc.report.mail,
+        "send_report",
+        lambda recipients, subject, paths: sent.append((recipients, subject, paths)) or True,
+    )
     paths = {"html": "/reports/H35.112_2024-H1.html", "pdf": "/reports/H35.112_2024-H1.pdf"}
     assert tasks.mail_report(paths, "H35.112", "2024-H1", "a@example.test, b@example.test") is True
     [(recipients, subject, files)] = sent
@@ -107,8 +130,11 @@ def on_empty_warehouse(empty_warehouse, monkeypatch, tmp_path) -> Path:
 @pytest.mark.integration
 def test_the_quality_tasks_read_the_configured_warehouse(on_empty_warehouse):
     assert tasks.check_freshness(None) == {"fresh": None, "reason": "no dossier in core yet"}
-    assert tasks.check_mart_freshness("2024-07-01T09:00:00") == {"fresh": True, "waiting_batches": 0,
-                                                                 "alerted": False}
+    assert tasks.check_mart_freshness("2024-07-01T09:00:00") == {
+        "fresh": True,
+        "waiting_batches": 0,
+        "alerted": False,
+    }
     assert tasks.retry_waiting() is None  # nothing waits for reference data
     summary = tasks.check_mart()
     assert summary["success"] is True and summary["failing_rules"] == {}

@@ -19,7 +19,9 @@ def test_scheduled_run_extracts_its_interval_widened_by_the_lookback():
 
 
 def test_run_conf_window_wins_and_naive_dates_are_local_time():
-    window = extraction_window({"start": "2023-01-01", "end": "2023-03-15"}, None, None, timedelta(minutes=15))
+    window = extraction_window(
+        {"start": "2023-01-01", "end": "2023-03-15"}, None, None, timedelta(minutes=15)
+    )
     assert window.start == datetime(2023, 1, 1, tzinfo=LOCAL_TZ)
     assert window.end == datetime(2023, 3, 15, tzinfo=LOCAL_TZ)
 
@@ -32,8 +34,9 @@ def test_a_run_without_interval_or_conf_is_refused():
 def test_windows_cut_at_local_month_boundaries_cover_the_window_once():
     window = Window(parse_moment("2023-01-20T10:00"), parse_moment("2023-04-02"))
     parts = list(window.monthly())
-    assert [p.start for p in parts] == [parse_moment(v) for v in
-                                        ("2023-01-20T10:00", "2023-02-01", "2023-03-01", "2023-04-01")]
+    assert [p.start for p in parts] == [
+        parse_moment(v) for v in ("2023-01-20T10:00", "2023-02-01", "2023-03-01", "2023-04-01")
+    ]
     assert all(a.end == b.start for a, b in zip(parts, parts[1:], strict=False))
     assert parts[-1].end == window.end
 
@@ -44,10 +47,16 @@ def test_empty_windows_are_refused():
 
 
 def test_asset_triggered_refresh_spans_the_events_windows():
-    events = {"tthc_core_dossiers": [
-        SimpleNamespace(extra={"window_start": "2024-03-01T00:00:00+07:00", "window_end": "2024-03-01T10:00:00+07:00"}),
-        SimpleNamespace(extra={"window_start": "2023-12-31T23:45:00+07:00", "window_end": "2024-01-01T00:00:00+07:00"}),
-    ]}
+    events = {
+        "tthc_core_dossiers": [
+            SimpleNamespace(
+                extra={"window_start": "2024-03-01T00:00:00+07:00", "window_end": "2024-03-01T10:00:00+07:00"}
+            ),
+            SimpleNamespace(
+                extra={"window_start": "2023-12-31T23:45:00+07:00", "window_end": "2024-01-01T00:00:00+07:00"}
+            ),
+        ]
+    }
     assert refresh_range({}, events) == (date(2023, 12, 31), date(2024, 3, 2))
 
 

@@ -33,8 +33,14 @@ from tthc.load.stage import analyze_core, stage
 from tthc.load.timer import StepTimer
 from tthc.quality.alerts import BatchRejectedError, CoreInvariantError
 
-__all__ = ["AuditMismatchError", "BatchRejectedError", "CoreInvariantError", "LoadAudit", "drop_finished_staging",
-           "load_batch"]
+__all__ = [
+    "AuditMismatchError",
+    "BatchRejectedError",
+    "CoreInvariantError",
+    "LoadAudit",
+    "drop_finished_staging",
+    "load_batch",
+]
 
 log = logging.getLogger(__name__)
 

@@ -44,6 +44,13 @@ def record_audit(conn: psycopg.Connection, audit: LoadAudit) -> None:
            ON CONFLICT (batch_id) DO UPDATE
            SET extracted = EXCLUDED.extracted, loaded = EXCLUDED.loaded, unchanged = EXCLUDED.unchanged,
                quarantined = EXCLUDED.quarantined, warnings = EXCLUDED.warnings, audited_at = now()""",
-        (audit.batch_id, audit.entity, audit.extracted, audit.loaded, audit.unchanged, audit.quarantined,
-         sum(audit.warnings.values())),
+        (
+            audit.batch_id,
+            audit.entity,
+            audit.extracted,
+            audit.loaded,
+            audit.unchanged,
+            audit.quarantined,
+            sum(audit.warnings.values()),
+        ),
     )

@@ -18,11 +18,18 @@ log = logging.getLogger(__name__)
 def clean_up(conn: psycopg.Connection, batch_id: int, entity: Entity) -> None:
     """Remove the batch's staged rows and release the batch's lock (the caller holds it)."""
     conn.rollback()
-    shared = ("staging.rule_hit",) if entity.staged_in_batch_partitions else (*entity.staging_tables,
-                                                                              "staging.rule_hit")
+    shared = (
+        ("staging.rule_hit",)
+        if entity.staged_in_batch_partitions
+        else (*entity.staging_tables, "staging.rule_hit")
+    )
     for table in shared:
-        conn.execute(psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
-            psycopg.sql.Identifier(*table.split("."))), (batch_id,))
+        conn.execute(
+            psycopg.sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
+                psycopg.sql.Identifier(*table.split("."))
+            ),
+            (batch_id,),
+        )
     conn.commit()
     if entity.staged_in_batch_partitions:
         partitions.drop_batch(conn, batch_id)  # under the batch's lock: a second load waits for it
@@ -36,12 +43,16 @@ def drop_finished_staging(conn: psycopg.Connection) -> list[int]:
     """Drop the staging partitions of dossier batches whose load is over ('loaded' or 'rejected')
     and that no load holds: those a load killed after publishing left behind and no retry
     dropped. Returns their batch ids."""
-    finished = [row[0] for row in conn.execute(
-        """SELECT batch.batch_id
+    finished = [
+        row[0]
+        for row in conn.execute(
+            """SELECT batch.batch_id
            FROM staging.dossier_batches_staged() AS staged (batch_id)
            JOIN raw.batch AS batch USING (batch_id)
            WHERE batch.status IN ('loaded', 'rejected')
-           ORDER BY 1""")]
+           ORDER BY 1"""
+        )
+    ]
     conn.commit()
     dropped = []
     for batch_id in finished:
@@ -68,7 +79,10 @@ def reclaim(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
     """
     conn.autocommit = True  # VACUUM cannot run inside a transaction
     try:
-        conn.execute(psycopg.sql.SQL("VACUUM (SKIP_LOCKED, TRUNCATE false) {}").format(psycopg.sql.SQL(", ").join(
-            psycopg.sql.Identifier(*table.split(".")) for table in tables)))
+        conn.execute(
+            psycopg.sql.SQL("VACUUM (SKIP_LOCKED, TRUNCATE false) {}").format(
+                psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(*table.split(".")) for table in tables)
+            )
+        )
     finally:
         conn.autocommit = False

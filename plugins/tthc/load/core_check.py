@@ -14,8 +14,9 @@ from tthc.quality.gx_runner import validate_table
 from tthc.quality.suites import find_suite
 
 
-def check_core(conn: psycopg.Connection, batch: BatchInfo, dsn: str, validation_ids: list[int],
-               timer: StepTimer) -> None:
+def check_core(
+    conn: psycopg.Connection, batch: BatchInfo, dsn: str, validation_ids: list[int], timer: StepTimer
+) -> None:
     """Validate core after the merge and render the batch's Data Docs; raises
     ``CoreInvariantError`` (no retry, one alert) when an invariant is broken."""
     with timer.step("core_check"):
@@ -27,5 +28,9 @@ def check_core(conn: psycopg.Connection, batch: BatchInfo, dsn: str, validation_
     with timer.step("data_docs"):
         urls = data_docs.render_stored(conn, validation_ids)
     if validation is not None and not validation.success:
-        raise alerts.core_invariants_broken(batch, validation.suite, validation.failing_rules(),
-                                            urls.get(validation_ids[-1]) or str(data_docs.docs_dir()))
+        raise alerts.core_invariants_broken(
+            batch,
+            validation.suite,
+            validation.failing_rules(),
+            urls.get(validation_ids[-1]) or str(data_docs.docs_dir()),
+        )

@@ -37,10 +37,14 @@ class GateResult:
 
 def batch_suites(entity_name: str) -> list[Suite]:
     """The suites a batch of the entity passes before it is published: raw (if any), then staging."""
-    return [suite for suite in (find_suite(f"{entity_name}.raw"), load_suite(f"{entity_name}.staging")) if suite]
+    return [
+        suite for suite in (find_suite(f"{entity_name}.raw"), load_suite(f"{entity_name}.staging")) if suite
+    ]
 
 
-def run_gate(conn: psycopg.Connection, batch_id: int, entity_name: str, dsn: str, timer: StepTimer) -> GateResult:
+def run_gate(
+    conn: psycopg.Connection, batch_id: int, entity_name: str, dsn: str, timer: StepTimer
+) -> GateResult:
     suites = batch_suites(entity_name)
     with timer.step("rule_queries"):
         rule_seconds = compute_hits(conn, batch_id, suites)
@@ -65,9 +69,13 @@ def compute_hits(conn: psycopg.Connection, batch_id: int, suites: list[Suite]) -
             )
             started = time.perf_counter()
             with psycopg.ClientCursor(conn) as cursor:
-                cursor.execute(statement, {"batch_id": batch_id, "check_id": rule.check_id, "rule": rule.name,
-                                           "kind": rule.kind})
+                cursor.execute(
+                    statement,
+                    {"batch_id": batch_id, "check_id": rule.check_id, "rule": rule.name, "kind": rule.kind},
+                )
                 hits = cursor.rowcount
             seconds[rule.check_id] = round(time.perf_counter() - started, 3)
-            log.debug("rule %s (%s): %d rows in %.2fs", rule.name, rule.check_id, hits, seconds[rule.check_id])
+            log.debug(
+                "rule %s (%s): %d rows in %.2fs", rule.name, rule.check_id, hits, seconds[rule.check_id]
+            )
     return seconds

@@ -26,8 +26,9 @@ from tthc.settings import quality_thresholds
 log = logging.getLogger(__name__)
 
 
-def publish(conn: psycopg.Connection, batch: BatchInfo, entity: Entity, gate: GateResult,
-            timer: StepTimer) -> tuple[LoadAudit, list[int]]:
+def publish(
+    conn: psycopg.Connection, batch: BatchInfo, entity: Entity, gate: GateResult, timer: StepTimer
+) -> tuple[LoadAudit, list[int]]:
     """Merge the batch or reject it; returns its audit and the ids of its stored validations."""
     with timer.step("wait_to_publish"):  # another batch's merge, not work of this one
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.load.' || %s))", (entity.name,))
@@ -37,8 +38,13 @@ def publish(conn: psycopg.Connection, batch: BatchInfo, entity: Entity, gate: Ga
         warnings = keep_warnings(conn, batch.batch_id, entity.name)
     with timer.step("batch_rules"):
         config = quality_thresholds()
-        profile = batch_rules.profile_batch(conn, batch, entity.main_staging_table, quarantined,
-                                            config.get("unit_columns", {}).get(entity.name))
+        profile = batch_rules.profile_batch(
+            conn,
+            batch,
+            entity.main_staging_table,
+            quarantined,
+            config.get("unit_columns", {}).get(entity.name),
+        )
         rule_results = batch_rules.evaluate(conn, batch, profile, config)
     failed = [result for result in rule_results if not result.passed]
     if failed:
@@ -51,9 +57,13 @@ def publish(conn: psycopg.Connection, batch: BatchInfo, entity: Entity, gate: Ga
         changed = warehouse.run_sql(conn, f"core/merge_{entity.name}.sql", {"batch_id": batch.batch_id})
         resolve_loaded_later(conn, batch.batch_id, entity.name, entity.main_staging_table)
         audit = LoadAudit(
-            batch.batch_id, entity.name, batch.extracted, loaded,
+            batch.batch_id,
+            entity.name,
+            batch.extracted,
+            loaded,
             unchanged=loaded - changed[0][0] if changed else 0,
-            quarantined=quarantined, failing_rules=gate.failing_rules(),
+            quarantined=quarantined,
+            failing_rules=gate.failing_rules(),
             window_start=batch.window_start.isoformat() if batch.window_start else None,
             window_end=batch.window_end.isoformat() if batch.window_end else None,
             warnings=warnings,
@@ -106,9 +116,12 @@ def keep_warnings(conn: psycopg.Connection, batch_id: int, entity: str) -> dict[
            ON CONFLICT (batch_id, ordinal, rule) DO UPDATE SET detail = EXCLUDED.detail""",
         {"entity": entity, "batch_id": batch_id},
     )
-    return dict(conn.execute(
-        "SELECT rule, count(*) FROM quality.warning WHERE batch_id = %s GROUP BY rule ORDER BY rule", (batch_id,)
-    ).fetchall())
+    return dict(
+        conn.execute(
+            "SELECT rule, count(*) FROM quality.warning WHERE batch_id = %s GROUP BY rule ORDER BY rule",
+            (batch_id,),
+        ).fetchall()
+    )
 
 
 def count_loadable(conn: psycopg.Connection, batch_id: int, staging_table: str) -> int:
@@ -142,31 +155,45 @@ def resolve_loaded_later(conn: psycopg.Connection, batch_id: int, entity: str, s
     conn.execute(statement, {"batch_id": batch_id, "entity": entity})
 
 
-def reject(conn: psycopg.Connection, batch: BatchInfo, entity: Entity, gate: GateResult,
-           results: list[RuleResult], failed: list[RuleResult], quarantined: int) -> alerts.BatchRejectedError:
+def reject(
+    conn: psycopg.Connection,
+    batch: BatchInfo,
+    entity: Entity,
+    gate: GateResult,
+    results: list[RuleResult],
+    failed: list[RuleResult],
+    quarantined: int,
+) -> alerts.BatchRejectedError:
     """In a fresh transaction: the batch is 'rejected' with its reason, and the validation and
     batch-rule results are kept (they are the evidence); returns the error that alerts."""
     reason = "; ".join(f"{r.rule}: {r.detail}" for r in failed)
     validation_ids = [store_validation(conn, batch.batch_id, v) for v in gate.validations]
     batch_rules.store_results(conn, batch.batch_id, results)
-    conn.execute("UPDATE raw.batch SET status = 'rejected', status_reason = %s WHERE batch_id = %s",
-                 (reason, batch.batch_id))
+    conn.execute(
+        "UPDATE raw.batch SET status = 'rejected', status_reason = %s WHERE batch_id = %s",
+        (reason, batch.batch_id),
+    )
     conn.commit()
     log.error("batch %d (%s) rejected before core: %s", batch.batch_id, batch.entity, reason)
     urls = data_docs.render_stored(conn, validation_ids)
     unit_column = quality_thresholds().get("unit_columns", {}).get(batch.entity)
     return alerts.batch_rejected(
-        batch, failed, quarantined=quarantined,
+        batch,
+        failed,
+        quarantined=quarantined,
         top_units=_top_units(conn, batch.batch_id, unit_column, entity.main_staging_table),
-        failing_rules=gate.failing_rules(), data_docs_urls=list(urls.values()))
+        failing_rules=gate.failing_rules(),
+        data_docs_urls=list(urls.values()),
+    )
 
 
 def _top_units(conn: psycopg.Connection, batch_id: int, unit_column: str | None, staging_table: str) -> str:
     if not unit_column:
         return "-"
     rows = conn.execute(
-        psycopg.sql.SQL("SELECT {c}, count(*) FROM {t} WHERE batch_id = %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10")
-        .format(c=psycopg.sql.Identifier(unit_column), t=psycopg.sql.Identifier(*staging_table.split("."))),
+        psycopg.sql.SQL(
+            "SELECT {c}, count(*) FROM {t} WHERE batch_id = %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+        ).format(c=psycopg.sql.Identifier(unit_column), t=psycopg.sql.Identifier(*staging_table.split("."))),
         (batch_id,),
     ).fetchall()
     return ", ".join(f"{unit} ({n})" for unit, n in rows) or "-"

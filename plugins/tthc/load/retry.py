@@ -21,6 +21,11 @@ def retry_waiting(dsn: str, entity: str = "dossier") -> dict | None:
     audit = load_batch(batch_id, dsn=dsn)
     with warehouse.connect(dsn=dsn) as conn:
         closed = retry.close_sources(conn, batch_id)
-    log.info("retry batch %d: %d loaded, %d quarantined again; %d quarantine rows closed",
-             batch_id, audit.loaded, audit.quarantined, closed)
+    log.info(
+        "retry batch %d: %d loaded, %d quarantined again; %d quarantine rows closed",
+        batch_id,
+        audit.loaded,
+        audit.quarantined,
+        closed,
+    )
     return audit.as_dict()

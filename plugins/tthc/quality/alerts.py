@@ -80,7 +80,9 @@ def _recipients(conn: ConnectionFields) -> list[str]:
 def _send_email(conn: ConnectionFields, subject: str, text: str) -> bool:
     to = _recipients(conn)
     if not to:
-        log.warning("connection %s has no recipients (extra.to / TTHC_ALERT_EMAIL_TO): e-mail skipped", conn.conn_id)
+        log.warning(
+            "connection %s has no recipients (extra.to / TTHC_ALERT_EMAIL_TO): e-mail skipped", conn.conn_id
+        )
         return False
     message = EmailMessage()
     message["Subject"] = subject
@@ -120,13 +122,21 @@ def _send_webhook(conn: ConnectionFields, subject: str, text: str) -> bool:
         return 200 <= response.status < 300
 
 
-def send_alert(subject: str, body_lines: Sequence[str], *, smtp_conn_id: str = SMTP_CONN_ID,
-               webhook_conn_id: str = WEBHOOK_CONN_ID) -> dict[str, bool | None]:
+def send_alert(
+    subject: str,
+    body_lines: Sequence[str],
+    *,
+    smtp_conn_id: str = SMTP_CONN_ID,
+    webhook_conn_id: str = WEBHOOK_CONN_ID,
+) -> dict[str, bool | None]:
     """Send one alert on every configured channel. Returns channel -> True (sent), False (failed)
     or None (not configured)."""
     text = "\n".join(str(line) for line in body_lines)
     outcome: dict[str, bool | None] = {}
-    for channel, conn_id, send in (("email", smtp_conn_id, _send_email), ("webhook", webhook_conn_id, _send_webhook)):
+    for channel, conn_id, send in (
+        ("email", smtp_conn_id, _send_email),
+        ("webhook", webhook_conn_id, _send_webhook),
+    ):
         try:
             conn = get_connection(conn_id, required=False)
         except Exception:
@@ -168,7 +178,8 @@ def failure_message(context: dict) -> tuple[str, list[str]]:
     exception = context.get("exception")
     params = context.get("params") or {}
     window = (
-        f"{params.get('start')} .. {params.get('end')}" if params.get("start")
+        f"{params.get('start')} .. {params.get('end')}"
+        if params.get("start")
         else f"{context.get('data_interval_start')} .. {context.get('data_interval_end')}"
     )
     task = ti.task_id + (f"[{ti.map_index}]" if getattr(ti, "map_index", -1) not in (-1, None) else "")
@@ -227,8 +238,15 @@ def window_text(window_start, window_end) -> str:
     return f"{window_start.isoformat()} .. {window_end.isoformat()}"
 
 
-def batch_rejected(batch, failed, *, quarantined: int, top_units: str, failing_rules: dict[str, int],
-                   data_docs_urls: Sequence[str]) -> BatchRejectedError:
+def batch_rejected(
+    batch,
+    failed,
+    *,
+    quarantined: int,
+    top_units: str,
+    failing_rules: dict[str, int],
+    data_docs_urls: Sequence[str],
+) -> BatchRejectedError:
     """The alert of a batch that a batch rule stopped before core (``batch``: a
     ``batch_rules.BatchInfo``; ``failed``: its failed ``batch_rules.RuleResult``s)."""
     top = sorted(failing_rules.items(), key=lambda item: (-item[1], item[0]))[:10]
@@ -252,7 +270,9 @@ def batch_rejected(batch, failed, *, quarantined: int, top_units: str, failing_r
     return BatchRejectedError(subject, lines)
 
 
-def core_invariants_broken(batch, suite: str, failing_rules: dict[str, int], data_docs_url: str) -> CoreInvariantError:
+def core_invariants_broken(
+    batch, suite: str, failing_rules: dict[str, int], data_docs_url: str
+) -> CoreInvariantError:
     subject = f"[tthc] core invariants broken after batch {batch.batch_id} ({batch.entity})"
     lines = [
         f"Invariant check {suite} failed after batch {batch.batch_id} was merged.",
@@ -264,9 +284,14 @@ def core_invariants_broken(batch, suite: str, failing_rules: dict[str, int], dat
     return CoreInvariantError(subject, lines)
 
 
-def mart_invariants_broken(failing_rules: dict[str, int], data_docs_url: str, validation_id: int) -> MartInvariantError:
-    lines = ["Mart invariants broken after the indicator refresh (mart.indicator_value):",
-             *[f"  - {rule}: {count} rows" for rule, count in failing_rules.items()],
-             "Where to look:", f"  Data Docs: {data_docs_url}",
-             f"  SQL: SELECT results FROM quality.validation_result WHERE validation_id = {validation_id};"]
+def mart_invariants_broken(
+    failing_rules: dict[str, int], data_docs_url: str, validation_id: int
+) -> MartInvariantError:
+    lines = [
+        "Mart invariants broken after the indicator refresh (mart.indicator_value):",
+        *[f"  - {rule}: {count} rows" for rule, count in failing_rules.items()],
+        "Where to look:",
+        f"  Data Docs: {data_docs_url}",
+        f"  SQL: SELECT results FROM quality.validation_result WHERE validation_id = {validation_id};",
+    ]
     return MartInvariantError("[tthc] mart invariants broken: " + ", ".join(failing_rules), lines)

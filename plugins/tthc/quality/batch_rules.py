@@ -67,31 +67,39 @@ class RuleResult:
     observed: dict[str, Any] = field(default_factory=dict)
 
 
-def profile_batch(conn: psycopg.Connection, batch: BatchInfo, staging_table: str, quarantined: int,
-                  unit_column: str | None) -> Profile:
+def profile_batch(
+    conn: psycopg.Connection, batch: BatchInfo, staging_table: str, quarantined: int, unit_column: str | None
+) -> Profile:
     schema, table = staging_table.split(".")
     columns = [
-        row[0] for row in conn.execute(
+        row[0]
+        for row in conn.execute(
             """SELECT column_name FROM information_schema.columns
-               WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""", (schema, table))
+               WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""",
+            (schema, table),
+        )
         if row[0] not in NOT_PROFILED
     ]
     ident = psycopg.sql.Identifier
     counts = conn.execute(
         psycopg.sql.SQL("SELECT count(*), {} FROM {} WHERE batch_id = %s").format(
             psycopg.sql.SQL(", ").join(psycopg.sql.SQL("count({})").format(ident(c)) for c in columns),
-            ident(schema, table)),
+            ident(schema, table),
+        ),
         (batch.batch_id,),
     ).fetchone()
     total = counts[0]
     shares = {c: (n / total if total else 0.0) for c, n in zip(columns, counts[1:], strict=True)}
     units: dict[str, int] = {}
     if unit_column:
-        units = dict(conn.execute(
-            psycopg.sql.SQL("SELECT {col}, count(*) FROM {tbl} WHERE batch_id = %s AND {col} IS NOT NULL GROUP BY 1")
-            .format(col=ident(unit_column), tbl=ident(schema, table)),
-            (batch.batch_id,),
-        ).fetchall())
+        units = dict(
+            conn.execute(
+                psycopg.sql.SQL(
+                    "SELECT {col}, count(*) FROM {tbl} WHERE batch_id = %s AND {col} IS NOT NULL GROUP BY 1"
+                ).format(col=ident(unit_column), tbl=ident(schema, table)),
+                (batch.batch_id,),
+            ).fetchall()
+        )
     return Profile(total, quarantined, units, shares)
 
 
@@ -103,8 +111,16 @@ def store_profile(conn: psycopg.Connection, batch: BatchInfo, profile: Profile) 
            ON CONFLICT (batch_id) DO UPDATE SET record_count = EXCLUDED.record_count,
                quarantined = EXCLUDED.quarantined, unit_counts = EXCLUDED.unit_counts,
                non_null_share = EXCLUDED.non_null_share, profiled_at = now()""",
-        (batch.batch_id, batch.entity, batch.window_start, batch.window_end, profile.record_count,
-         profile.quarantined, json.dumps(profile.unit_counts), json.dumps(profile.non_null_share)),
+        (
+            batch.batch_id,
+            batch.entity,
+            batch.window_start,
+            batch.window_end,
+            profile.record_count,
+            profile.quarantined,
+            json.dumps(profile.unit_counts),
+            json.dumps(profile.non_null_share),
+        ),
     )
 
 
@@ -115,8 +131,14 @@ def store_results(conn: psycopg.Connection, batch_id: int, results: list[RuleRes
                VALUES (%s, %s, %s, %s, %s, %s)
                ON CONFLICT (batch_id, rule) DO UPDATE SET passed = EXCLUDED.passed, skipped = EXCLUDED.skipped,
                    detail = EXCLUDED.detail, observed = EXCLUDED.observed, checked_at = now()""",
-            (batch_id, result.rule, result.passed, result.skipped, result.detail,
-             json.dumps(result.observed, default=str)),
+            (
+                batch_id,
+                result.rule,
+                result.passed,
+                result.skipped,
+                result.detail,
+                json.dumps(result.observed, default=str),
+            ),
         )
 
 
@@ -156,7 +178,9 @@ def _history(conn: psycopg.Connection, batch: BatchInfo, windows: int, *, same_s
                    FROM quality.batch_profile AS p
                    JOIN raw.batch AS b ON b.batch_id = p.batch_id AND b.status = 'loaded' AND b.endpoint <> %(retry)s
                    WHERE p.entity = %(entity)s AND p.batch_id < %(batch_id)s AND p.window_start IS NULL
-                   ORDER BY p.batch_id DESC LIMIT %(limit)s""", {**params, "limit": windows}).fetchall()
+                   ORDER BY p.batch_id DESC LIMIT %(limit)s""",
+                {**params, "limit": windows},
+            ).fetchall()
         else:
             rows = cursor.execute(_HISTORY.format(condition=condition), params).fetchall()
     return rows[:windows]
@@ -172,15 +196,21 @@ def _short_windows(batch: BatchInfo) -> bool:
 def _quarantined_share(batch: BatchInfo, profile: Profile, config: dict, conn) -> RuleResult:
     extracted = batch.extracted
     share = profile.quarantined / extracted if extracted else 0.0
-    observed = {"quarantined": profile.quarantined, "extracted": extracted, "share": round(share, 4),
-                "max_share": config["max_share"]}
+    observed = {
+        "quarantined": profile.quarantined,
+        "extracted": extracted,
+        "share": round(share, 4),
+        "max_share": config["max_share"],
+    }
     if extracted < config["min_records"]:
         return RuleResult("quarantined_share", True, f"{extracted} records: too few to judge", True, observed)
     passed = share <= config["max_share"]
     return RuleResult(
-        "quarantined_share", passed,
+        "quarantined_share",
+        passed,
         f"{profile.quarantined} of {extracted} records quarantined ({share:.1%}; at most {config['max_share']:.0%})",
-        observed=observed)
+        observed=observed,
+    )
 
 
 def _volume(batch: BatchInfo, profile: Profile, config: dict, conn) -> RuleResult:
@@ -190,8 +220,13 @@ def _volume(batch: BatchInfo, profile: Profile, config: dict, conn) -> RuleResul
     counts = [row["record_count"] for row in history]
     observed = {"count": profile.record_count, "history": counts}
     if len(counts) < config["min_history"]:
-        return RuleResult("volume", True, f"{len(counts)} comparable windows in the past "
-                          f"{config['weeks']} weeks: not enough history", True, observed)
+        return RuleResult(
+            "volume",
+            True,
+            f"{len(counts)} comparable windows in the past {config['weeks']} weeks: not enough history",
+            True,
+            observed,
+        )
     usual = statistics.median(counts)
     observed["median"] = usual
     if usual < config["min_usual"]:
@@ -201,10 +236,13 @@ def _volume(batch: BatchInfo, profile: Profile, config: dict, conn) -> RuleResul
     passed = config["low_ratio"] <= ratio <= config["high_ratio"]
     start = batch.window_start
     return RuleResult(
-        "volume", passed,
+        "volume",
+        passed,
         f"{profile.record_count} records where the same {start:%A} {start:%H:%M} window of the previous "
         f"{len(counts)} weeks had a median of {usual:g} (ratio {ratio:.2f}; allowed "
-        f"{config['low_ratio']:g}..{config['high_ratio']:g})", observed=observed)
+        f"{config['low_ratio']:g}..{config['high_ratio']:g})",
+        observed=observed,
+    )
 
 
 def _unit_stopped(batch: BatchInfo, profile: Profile, config: dict, conn) -> RuleResult:
@@ -214,22 +252,36 @@ def _unit_stopped(batch: BatchInfo, profile: Profile, config: dict, conn) -> Rul
         return RuleResult("unit_stopped", True, f"{profile.record_count} records: too few to judge", True)
     history = _history(conn, batch, config["windows"], same_slot=_short_windows(batch))
     if len(history) < config["windows"]:
-        return RuleResult("unit_stopped", True, f"{len(history)} comparable windows: not enough history", True)
+        return RuleResult(
+            "unit_stopped", True, f"{len(history)} comparable windows: not enough history", True
+        )
     floor = config["min_records_per_window"]
     regular = set.intersection(*({u for u, n in row["unit_counts"].items() if n >= floor} for row in history))
     silent = [u for u in regular if not profile.unit_counts.get(u)]
     # A unit that ceased to exist (valid_to before the window) stopped for a reason.
-    ended = {row[0] for row in conn.execute(
-        """SELECT unit_code FROM core.dim_unit WHERE row_valid_to IS NULL AND unit_code = ANY(%s)
-           AND valid_to < (%s AT TIME ZONE %s)::date""", (silent, batch.window_start, LOCAL_TZ_NAME))} if silent else set()
+    ended = (
+        {
+            row[0]
+            for row in conn.execute(
+                """SELECT unit_code FROM core.dim_unit WHERE row_valid_to IS NULL AND unit_code = ANY(%s)
+           AND valid_to < (%s AT TIME ZONE %s)::date""",
+                (silent, batch.window_start, LOCAL_TZ_NAME),
+            )
+        }
+        if silent
+        else set()
+    )
     stopped = sorted(u for u in silent if u not in ended)
     observed = {"stopped": stopped, "regular_units": len(regular), "windows": len(history)}
     if not stopped:
         return RuleResult("unit_stopped", True, f"all {len(regular)} regular units sent", observed=observed)
     return RuleResult(
-        "unit_stopped", False,
+        "unit_stopped",
+        False,
         f"{len(stopped)} unit(s) sent at least {floor} records in each of the previous {len(history)} windows "
-        f"and nothing now: {', '.join(stopped[:20])}", observed=observed)
+        f"and nothing now: {', '.join(stopped[:20])}",
+        observed=observed,
+    )
 
 
 def _column_emptied(batch: BatchInfo, profile: Profile, config: dict, conn) -> RuleResult:
@@ -248,9 +300,12 @@ def _column_emptied(batch: BatchInfo, profile: Profile, config: dict, conn) -> R
     if not emptied:
         return RuleResult("column_emptied", True, "no column became empty", observed=observed)
     return RuleResult(
-        "column_emptied", False,
-        "empty in the whole batch, filled before: " + ", ".join(
-            f"{column} (was {share:.0%} filled)" for column, share in emptied.items()), observed=observed)
+        "column_emptied",
+        False,
+        "empty in the whole batch, filled before: "
+        + ", ".join(f"{column} (was {share:.0%} filled)" for column, share in emptied.items()),
+        observed=observed,
+    )
 
 
 RULES = {
@@ -261,8 +316,9 @@ RULES = {
 }
 
 
-def evaluate(conn: psycopg.Connection, batch: BatchInfo, profile: Profile,
-             config: dict[str, Any] | None = None) -> list[RuleResult]:
+def evaluate(
+    conn: psycopg.Connection, batch: BatchInfo, profile: Profile, config: dict[str, Any] | None = None
+) -> list[RuleResult]:
     """Every enabled batch rule on this batch. A retry batch (quarantined records given another
     chance) is not judged: it is not a delivery of the source."""
     config = config or quality_thresholds()

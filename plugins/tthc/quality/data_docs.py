@@ -65,21 +65,30 @@ def render(validations: list[StoredValidation]) -> dict[int, str]:
     directory = docs_dir()
     directory.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
-    context.add_data_docs_site(SITE, {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context.add_data_docs_site(
+        SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     identifiers = {}
     run_time = datetime.now(UTC)
     for validation in validations:
-        tag = f"batch-{validation.batch_id}" if validation.batch_id is not None else f"run-{validation.validation_id}"
+        tag = (
+            f"batch-{validation.batch_id}"
+            if validation.batch_id is not None
+            else f"run-{validation.validation_id}"
+        )
         identifier = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=validation.suite),
             run_id=RunIdentifier(run_name=tag, run_time=run_time),
             batch_identifier=tag,
         )
-        context.validation_results_store.set(identifier, ExpectationSuiteValidationResult(**validation.result_json))
+        context.validation_results_store.set(
+            identifier, ExpectationSuiteValidationResult(**validation.result_json)
+        )
         identifiers[validation.validation_id] = identifier
     with contextlib.redirect_stdout(io.StringIO()):
         context.build_data_docs(site_names=[SITE], resource_identifiers=list(identifiers.values()))
@@ -107,7 +116,9 @@ def render_stored(conn, validation_ids: list[int]) -> dict[int, str]:
         log.exception("rendering Data Docs failed (the results are in quality.validation_result)")
         return {}
     for validation_id, url in urls.items():
-        conn.execute("UPDATE quality.validation_result SET data_docs_url = %s WHERE validation_id = %s",
-                     (url, validation_id))
+        conn.execute(
+            "UPDATE quality.validation_result SET data_docs_url = %s WHERE validation_id = %s",
+            (url, validation_id),
+        )
     conn.commit()
     return urls

@@ -14,6 +14,12 @@ def store_validation(conn: psycopg.Connection, batch_id: int | None, validation:
     return conn.execute(
         """INSERT INTO quality.validation_result (batch_id, suite, stage, success, statistics, results)
            VALUES (%s, %s, %s, %s, %s, %s) RETURNING validation_id""",
-        (batch_id, validation.suite, validation.stage, validation.success, json.dumps(validation.statistics),
-         json.dumps(validation.result_json, default=str)),
+        (
+            batch_id,
+            validation.suite,
+            validation.stage,
+            validation.success,
+            json.dumps(validation.statistics),
+            json.dumps(validation.result_json, default=str),
+        ),
     ).fetchone()[0]

@@ -24,8 +24,9 @@ from tthc.settings import LOCAL_TZ, quality_thresholds
 log = logging.getLogger(__name__)
 
 
-def working_hours_between(start: datetime, end: datetime, working_days: set[date],
-                          office_hours: list[tuple[time, time]]) -> float:
+def working_hours_between(
+    start: datetime, end: datetime, working_days: set[date], office_hours: list[tuple[time, time]]
+) -> float:
     """Office hours of working days within [start, end)."""
     start, end = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
     total = 0.0
@@ -46,25 +47,41 @@ def check_freshness(dsn: str, now: datetime | None = None) -> dict:
     now = now or datetime.now(LOCAL_TZ)
     office = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in config["office_hours"]]
     with psycopg.connect(dsn) as conn:
-        last = conn.execute("SELECT max(received_at) FROM core.fact_dossier WHERE received_at <= %s", (now,)).fetchone()[0]
+        last = conn.execute(
+            "SELECT max(received_at) FROM core.fact_dossier WHERE received_at <= %s", (now,)
+        ).fetchone()[0]
         if last is None:
             return {"fresh": None, "reason": "no dossier in core yet"}
-        days = {row[0] for row in conn.execute(
-            "SELECT day FROM core.dim_date WHERE is_working_day AND day BETWEEN %s AND %s",
-            (last.astimezone(LOCAL_TZ).date(), now.astimezone(LOCAL_TZ).date()))}
+        days = {
+            row[0]
+            for row in conn.execute(
+                "SELECT day FROM core.dim_date WHERE is_working_day AND day BETWEEN %s AND %s",
+                (last.astimezone(LOCAL_TZ).date(), now.astimezone(LOCAL_TZ).date()),
+            )
+        }
         silent = working_hours_between(last, now, days, office)
-        result = {"fresh": silent <= config["max_silent_working_hours"], "last_arrival_at": last.isoformat(),
-                  "silent_working_hours": round(silent, 2), "alerted": False}
+        result = {
+            "fresh": silent <= config["max_silent_working_hours"],
+            "last_arrival_at": last.isoformat(),
+            "silent_working_hours": round(silent, 2),
+            "alerted": False,
+        }
         if result["fresh"]:
             return result
         result["alerted"] = _alert_once(
-            conn, config.get("entity", "dossier"), last, silent,
+            conn,
+            config.get("entity", "dossier"),
+            last,
+            silent,
             f"[tthc] no new dossier for {silent:.1f} working hours",
-            [f"Freshness: the newest dossier in core.fact_dossier was received at {last.astimezone(LOCAL_TZ)}",
-             f"Silence: {silent:.1f} office hours of working days (threshold "
-             f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
-             "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
-             "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)"])
+            [
+                f"Freshness: the newest dossier in core.fact_dossier was received at {last.astimezone(LOCAL_TZ)}",
+                f"Silence: {silent:.1f} office hours of working days (threshold "
+                f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
+                "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
+                "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)",
+            ],
+        )
         return result
 
 
@@ -81,32 +98,46 @@ def check_mart_freshness(dsn: str, now: datetime | None = None) -> dict:
     with psycopg.connect(dsn) as conn:
         oldest = conn.execute(
             """SELECT batch_id, entity, loaded_at, count(*) OVER () FROM quality.unrefreshed_batch
-               WHERE loaded_at <= %s ORDER BY loaded_at LIMIT 1""", (now,)).fetchone()
+               WHERE loaded_at <= %s ORDER BY loaded_at LIMIT 1""",
+            (now,),
+        ).fetchone()
         if oldest is None:
             return {"fresh": True, "waiting_batches": 0, "alerted": False}
         batch_id, entity, loaded_at, waiting = oldest
         lag_minutes = (now - loaded_at).total_seconds() / 60
-        result = {"fresh": lag_minutes <= config["max_lag_minutes"], "waiting_batches": waiting,
-                  "oldest_batch_id": batch_id, "oldest_loaded_at": loaded_at.isoformat(),
-                  "lag_minutes": round(lag_minutes, 1), "alerted": False}
+        result = {
+            "fresh": lag_minutes <= config["max_lag_minutes"],
+            "waiting_batches": waiting,
+            "oldest_batch_id": batch_id,
+            "oldest_loaded_at": loaded_at.isoformat(),
+            "lag_minutes": round(lag_minutes, 1),
+            "alerted": False,
+        }
         if result["fresh"]:
             return result
         result["alerted"] = _alert_once(
-            conn, "mart", loaded_at, lag_minutes / 60,
+            conn,
+            "mart",
+            loaded_at,
+            lag_minutes / 60,
             f"[tthc] indicators behind core: {waiting} loaded batch(es) not refreshed for {lag_minutes:.0f} min",
-            [f"Mart freshness: {waiting} loaded batch(es) of dossiers or PAKN are in no indicator refresh yet; "
-             f"the oldest, batch {batch_id} ({entity}), was loaded at {loaded_at.astimezone(LOCAL_TZ)}",
-             f"Lag: {lag_minutes:.0f} min (threshold {config['max_lag_minutes']} min), checked at "
-             f"{now.astimezone(LOCAL_TZ)}",
-             "Where to look: the tthc_indicators runs (paused? failing?) and "
-             "SELECT * FROM quality.unrefreshed_batch ORDER BY loaded_at",
-             "To catch up: any asset-triggered run of tthc_indicators covers every waiting batch; "
-             'or trigger it with conf {"start": ..., "end": ...} spanning their windows'])
+            [
+                f"Mart freshness: {waiting} loaded batch(es) of dossiers or PAKN are in no indicator refresh yet; "
+                f"the oldest, batch {batch_id} ({entity}), was loaded at {loaded_at.astimezone(LOCAL_TZ)}",
+                f"Lag: {lag_minutes:.0f} min (threshold {config['max_lag_minutes']} min), checked at "
+                f"{now.astimezone(LOCAL_TZ)}",
+                "Where to look: the tthc_indicators runs (paused? failing?) and "
+                "SELECT * FROM quality.unrefreshed_batch ORDER BY loaded_at",
+                "To catch up: any asset-triggered run of tthc_indicators covers every waiting batch; "
+                'or trigger it with conf {"start": ..., "end": ...} spanning their windows',
+            ],
+        )
         return result
 
 
-def _alert_once(conn: psycopg.Connection, entity: str, since: datetime, hours: float, subject: str,
-                lines: list[str]) -> bool:
+def _alert_once(
+    conn: psycopg.Connection, entity: str, since: datetime, hours: float, subject: str, lines: list[str]
+) -> bool:
     """Send the alert unless one about the same moment (``since``) went out already; True if sent.
 
     The row is committed before sending: a second check racing this one finds it and stays quiet,
@@ -114,7 +145,9 @@ def _alert_once(conn: psycopg.Connection, entity: str, since: datetime, hours: f
     """
     inserted = conn.execute(
         """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES (%s, %s, %s)
-           ON CONFLICT DO NOTHING""", (entity, since, hours)).rowcount
+           ON CONFLICT DO NOTHING""",
+        (entity, since, hours),
+    ).rowcount
     conn.commit()
     if inserted:
         send_alert(subject, lines)

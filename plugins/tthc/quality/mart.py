@@ -34,8 +34,12 @@ def check_mart(conn_or_dsn: psycopg.Connection | str) -> dict:
         conn.commit()
         url = data_docs.render_stored(conn, [validation_id]).get(validation_id)
     failing = validation.failing_rules()
-    summary = {"validation_id": validation_id, "success": validation.success, "failing_rules": failing,
-               "data_docs_url": url}
+    summary = {
+        "validation_id": validation_id,
+        "success": validation.success,
+        "failing_rules": failing,
+        "data_docs_url": url,
+    }
     if not validation.success:
         raise mart_invariants_broken(failing, url or str(data_docs.docs_dir()), validation_id)
     log.info("mart invariants hold: %s", summary)

@@ -25,19 +25,35 @@ WAITING_RULES = ("unit_known", "procedure_known")
 
 def create_retry_batch(conn: psycopg.Connection, entity: str = "dossier") -> int | None:
     """Copy the retryable quarantined records into a new raw batch; returns its id (None: nothing)."""
-    rows = warehouse.query(conn, "quality/retryable_records.sql", {"entity": entity, "rules": list(WAITING_RULES)})
+    rows = warehouse.query(
+        conn, "quality/retryable_records.sql", {"entity": entity, "rules": list(WAITING_RULES)}
+    )
     if not rows:
         return None
     batch_id = conn.execute(
         """INSERT INTO raw.batch (entity, endpoint, window_start, window_end, record_count, checksum, airflow_run_id)
            VALUES (%s, %s, %s, %s, %s, %s, NULL) RETURNING batch_id""",
-        (entity, RETRY_ENDPOINT, min(r["updated_at"] for r in rows), max(r["updated_at"] for r in rows),
-         len(rows), "retry:" + ",".join(f"{r['batch_id']}.{r['ordinal']}" for r in rows[:50])),
+        (
+            entity,
+            RETRY_ENDPOINT,
+            min(r["updated_at"] for r in rows),
+            max(r["updated_at"] for r in rows),
+            len(rows),
+            "retry:" + ",".join(f"{r['batch_id']}.{r['ordinal']}" for r in rows[:50]),
+        ),
     ).fetchone()[0]
-    warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload"),
-                        ((batch_id, n, r["record_key"], r["payload"]) for n, r in enumerate(rows, start=1)))
-    warehouse.copy_rows(conn, "quality.retry_source", ("retry_batch_id", "ordinal", "source_batch_id", "source_ordinal"),
-                        ((batch_id, n, r["batch_id"], r["ordinal"]) for n, r in enumerate(rows, start=1)))
+    warehouse.copy_rows(
+        conn,
+        "raw.record",
+        ("batch_id", "ordinal", "record_key", "payload"),
+        ((batch_id, n, r["record_key"], r["payload"]) for n, r in enumerate(rows, start=1)),
+    )
+    warehouse.copy_rows(
+        conn,
+        "quality.retry_source",
+        ("retry_batch_id", "ordinal", "source_batch_id", "source_ordinal"),
+        ((batch_id, n, r["batch_id"], r["ordinal"]) for n, r in enumerate(rows, start=1)),
+    )
     conn.commit()
     log.info("retry batch %d: %d %s records waiting for reference data", batch_id, len(rows), entity)
     return batch_id

@@ -34,13 +34,16 @@ def build_message(sender: str, recipients: list[str], subject: str, paths: dict[
     return message
 
 
-def send_report(recipients: list[str], subject: str, paths: dict[str, Path],
-                conn: ConnectionFields | None = None) -> bool:
+def send_report(
+    recipients: list[str], subject: str, paths: dict[str, Path], conn: ConnectionFields | None = None
+) -> bool:
     """True when sent; False when there is no ``smtp_default`` connection or no recipient."""
     recipients = [r.strip() for r in recipients if r and r.strip()]
     conn = conn or get_connection(SMTP_CONN_ID, required=False)
     if conn is None or not conn.host or not recipients:
-        log.info("report not mailed: %s", "no recipient" if conn and conn.host else f"no {SMTP_CONN_ID} connection")
+        log.info(
+            "report not mailed: %s", "no recipient" if conn and conn.host else f"no {SMTP_CONN_ID} connection"
+        )
         return False
     use_ssl = _flag(conn.extra.get("ssl"), False)
     starttls = _flag(conn.extra.get("starttls"), not use_ssl)

@@ -11,10 +11,10 @@ ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 @dataclass(frozen=True)
 class Period:
-    key: str            # as written: 2024-H1 (also the file-name part)
-    period_type: str    # month, quarter, half, year (mart.indicator_value.period_type)
+    key: str  # as written: 2024-H1 (also the file-name part)
+    period_type: str  # month, quarter, half, year (mart.indicator_value.period_type)
     start: date
-    end: date           # exclusive
+    end: date  # exclusive
     label_vi: str
 
     def months(self) -> list[date]:
@@ -48,5 +48,7 @@ def parse_period(text: str) -> Period:
         year, month = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12:
             start = date(year, month, 1)
-            return Period(f"{year}-{month:02d}", "month", start, add_months(start, 1), f"tháng {month} năm {year}")
+            return Period(
+                f"{year}-{month:02d}", "month", start, add_months(start, 1), f"tháng {month} năm {year}"
+            )
     raise ValueError(f"unknown period {text!r}: write 2023, 2024-H1, 2024-Q2 or 2024-03")

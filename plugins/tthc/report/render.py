@@ -49,25 +49,43 @@ def _charts(data: ReportData) -> dict[str, Markup]:
         kind, label = kinds.get(code, ("ratio" if code not in ("RECEIVED", "FINISHED") else "count", code))
         values = [None if _value(r, kind) is None else float(_value(r, kind)) for r in data.trend[code]]
         if kind == "ratio":
-            svg = charts.line_chart(labels, values, title=label, format_value=lambda v: fmt.percent(v, 0),
-                                    **PERCENT_AXIS)
+            svg = charts.line_chart(
+                labels, values, title=label, format_value=lambda v: fmt.percent(v, 0), **PERCENT_AXIS
+            )
         else:
-            svg = charts.line_chart(labels, values, title=label, format_value=lambda v: fmt.number(v), lower=0.0)
+            svg = charts.line_chart(
+                labels, values, title=label, format_value=lambda v: fmt.number(v), lower=0.0
+            )
         out[f"trend_{code}"] = Markup(svg)
     if data.score_groups:
-        out["groups"] = Markup(charts.bar_chart(
-            [(f"{g['group_no'] or ''}. {g['label_vi']}", g["score"], g["max_points"]) for g in data.score_groups],
-            title="Điểm theo nhóm tiêu chí (Quyết định 766)", format_value=lambda v: fmt.number(v, 2)))
+        out["groups"] = Markup(
+            charts.bar_chart(
+                [
+                    (f"{g['group_no'] or ''}. {g['label_vi']}", g["score"], g["max_points"])
+                    for g in data.score_groups
+                ],
+                title="Điểm theo nhóm tiêu chí (Quyết định 766)",
+                format_value=lambda v: fmt.number(v, 2),
+            )
+        )
     if data.peers:
-        out["peers"] = Markup(charts.bar_chart(
-            [(f"{p['rank_in_level']}. {p['unit_name']}", p["total_score"], None) for p in data.peers],
-            title="Tổng điểm 766 của các đơn vị cùng cấp", format_value=lambda v: fmt.number(v, 2),
-            highlight=f"{data.score['rank_in_level']}. {data.unit_name}" if data.score else None))
+        out["peers"] = Markup(
+            charts.bar_chart(
+                [(f"{p['rank_in_level']}. {p['unit_name']}", p["total_score"], None) for p in data.peers],
+                title="Tổng điểm 766 của các đơn vị cùng cấp",
+                format_value=lambda v: fmt.number(v, 2),
+                highlight=f"{data.score['rank_in_level']}. {data.unit_name}" if data.score else None,
+            )
+        )
     if data.late_by_procedure:
-        out["late_procedure"] = Markup(charts.bar_chart(
-            [(_short(r["procedure_name"]), r["late"], None) for r in data.late_by_procedure[:10]],
-            title="Hồ sơ trễ hạn theo thủ tục (nhiều nhất)", format_value=lambda v: fmt.number(v),
-            label_width=330))
+        out["late_procedure"] = Markup(
+            charts.bar_chart(
+                [(_short(r["procedure_name"]), r["late"], None) for r in data.late_by_procedure[:10]],
+                title="Hồ sơ trễ hạn theo thủ tục (nhiều nhất)",
+                format_value=lambda v: fmt.number(v),
+                label_width=330,
+            )
+        )
     return out
 
 
@@ -77,8 +95,13 @@ def _short(text: str | None, limit: int = 48) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(pct=fmt.percent, num=fmt.number, month_label=_month_label)
     return env
 

@@ -63,38 +63,53 @@ _DOSSIER_CHECKED = tuple(
 
 # Child lists: table -> (source list, ((source field, column, type), ...)).
 CHILD_LISTS: Mapping[str, tuple[str, tuple[tuple[str, str, tuple[str, Callable[[Any], Any]]], ...]]] = {
-    "dossier_document": ("TaiLieuNop", (
-        ("MaThanhPhanHoSo", "component_code", _TEXT),
-        ("TenTepDinhKem", "file_name", _TEXT),
-        ("DuocSoHoa", "is_digitized", _INTEGER),
-        ("DuocTaiSuDung", "is_reused", _INTEGER),
-        ("DuocLayTuKhoDMQG", "from_citizen_store", _INTEGER),
-    )),
-    "dossier_fee": ("DanhSachLePhi", (
-        ("MaPhiLePhi", "fee_code", _TEXT),
-        ("TenPhiLePhi", "fee_name", _TEXT),
-        ("Gia", "amount", ("numeric", parse_numeric)),
-        ("HinhThucThu", "collection_method", _TEXT),
-    )),
-    "dossier_result": ("DanhSachGiayToKetQua", (
-        ("MaGiayToKetQua", "result_code", _TEXT),
-        ("TenGiayTo", "result_name", _TEXT),
-        ("DuongDanTepTinKetQua", "file_url", _TEXT),
-    )),
-    "dossier_supplement": ("DanhSachHoSoBoSung", (
-        ("HoSoBoSungId", "supplement_id", _TEXT),
-        ("NgayBoSung", "requested_at", _TIMESTAMP),
-        ("NgayTiepNhanBoSung", "answered_at", _TIMESTAMP),
-        ("NgayHenTraTruoc", "due_before", _TIMESTAMP),
-        ("NgayHenTraMoi", "due_after", _TIMESTAMP),
-    )),
-    "dossier_step": ("QuaTrinhXuLy", (
-        ("ThoiDiemXuLy", "step_at", _TIMESTAMP),
-        ("TrangThai", "status", _INTEGER),
-        ("PhongBanXuLy", "department", _TEXT),
-        ("NguoiXuLy", "handler_token", _TEXT),
-        ("NoiDungXuLy", "content_token", _TEXT),
-    )),
+    "dossier_document": (
+        "TaiLieuNop",
+        (
+            ("MaThanhPhanHoSo", "component_code", _TEXT),
+            ("TenTepDinhKem", "file_name", _TEXT),
+            ("DuocSoHoa", "is_digitized", _INTEGER),
+            ("DuocTaiSuDung", "is_reused", _INTEGER),
+            ("DuocLayTuKhoDMQG", "from_citizen_store", _INTEGER),
+        ),
+    ),
+    "dossier_fee": (
+        "DanhSachLePhi",
+        (
+            ("MaPhiLePhi", "fee_code", _TEXT),
+            ("TenPhiLePhi", "fee_name", _TEXT),
+            ("Gia", "amount", ("numeric", parse_numeric)),
+            ("HinhThucThu", "collection_method", _TEXT),
+        ),
+    ),
+    "dossier_result": (
+        "DanhSachGiayToKetQua",
+        (
+            ("MaGiayToKetQua", "result_code", _TEXT),
+            ("TenGiayTo", "result_name", _TEXT),
+            ("DuongDanTepTinKetQua", "file_url", _TEXT),
+        ),
+    ),
+    "dossier_supplement": (
+        "DanhSachHoSoBoSung",
+        (
+            ("HoSoBoSungId", "supplement_id", _TEXT),
+            ("NgayBoSung", "requested_at", _TIMESTAMP),
+            ("NgayTiepNhanBoSung", "answered_at", _TIMESTAMP),
+            ("NgayHenTraTruoc", "due_before", _TIMESTAMP),
+            ("NgayHenTraMoi", "due_after", _TIMESTAMP),
+        ),
+    ),
+    "dossier_step": (
+        "QuaTrinhXuLy",
+        (
+            ("ThoiDiemXuLy", "step_at", _TIMESTAMP),
+            ("TrangThai", "status", _INTEGER),
+            ("PhongBanXuLy", "department", _TEXT),
+            ("NguoiXuLy", "handler_token", _TEXT),
+            ("NoiDungXuLy", "content_token", _TEXT),
+        ),
+    ),
 }
 
 
@@ -106,8 +121,9 @@ CHILD_LISTS: Mapping[str, tuple[str, tuple[tuple[str, str, tuple[str, Callable[[
 # shaped" of a record the rules pass (they then judge it and let it through), never the opposite;
 # tests/tthc/staging/test_dossier.py holds the two to the same answers over every kind of shape.
 
-REQUIRED_FIELDS = frozenset({"MaHoSo", "MaTTHC", "MaDonViTiepNhan", "MaDonViXuLy", "TrangThaiHoSo", "NgayTiepNhan",
-                             "NgayCapNhat"})
+REQUIRED_FIELDS = frozenset(
+    {"MaHoSo", "MaTTHC", "MaDonViTiepNhan", "MaDonViXuLy", "TrangThaiHoSo", "NgayTiepNhan", "NgayCapNhat"}
+)
 """The fields a dossier record must hold (null or empty is allowed; missing is not)."""
 LIST_FIELDS = frozenset(source_list for source_list, _ in CHILD_LISTS.values())
 
@@ -137,13 +153,21 @@ _KEY_COLUMNS = (("batch_id", "bigint"), ("ordinal", "integer"))
 
 def _layout() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """staging table -> (columns, types), in the tables' column order."""
-    tables = {"dossier": (
-        *_KEY_COLUMNS, *((column, kind[0]) for _, column, kind in DOSSIER_FIELDS),
-        ("unreadable_fields", "text[]"), ("payload_hash", "text"),
-    )}
+    tables = {
+        "dossier": (
+            *_KEY_COLUMNS,
+            *((column, kind[0]) for _, column, kind in DOSSIER_FIELDS),
+            ("unreadable_fields", "text[]"),
+            ("payload_hash", "text"),
+        )
+    }
     for table, (_, fields) in CHILD_LISTS.items():
-        tables[table] = (*_KEY_COLUMNS, ("position", "integer"), *((column, kind[0]) for _, column, kind in fields),
-                         *_CHILD_EXTRA.get(table, ()))
+        tables[table] = (
+            *_KEY_COLUMNS,
+            ("position", "integer"),
+            *((column, kind[0]) for _, column, kind in fields),
+            *_CHILD_EXTRA.get(table, ()),
+        )
     return {table: (tuple(c for c, _ in cols), tuple(t for _, t in cols)) for table, cols in tables.items()}
 
 
@@ -154,8 +178,10 @@ LAYOUT = _layout()
 # 2000-01-01, which timestamptz reads as UTC), and psycopg writes a naive datetime several times
 # faster than an aware one; so parse_timestamp gives the instant in UTC, naive, and the column
 # still receives that instant (tests/tthc/staging/test_dossier.py reads it back).
-COPY_TYPES = {table: tuple("timestamp" if kind == "timestamptz" else kind for kind in types)
-              for table, (_, types) in LAYOUT.items()}
+COPY_TYPES = {
+    table: tuple("timestamp" if kind == "timestamptz" else kind for kind in types)
+    for table, (_, types) in LAYOUT.items()
+}
 
 
 def _fee_extra(item_get: Callable[[str], Any], typed: list) -> tuple:
@@ -164,16 +190,25 @@ def _fee_extra(item_get: Callable[[str], Any], typed: list) -> tuple:
 
 def _supplement_extra(item_get: Callable[[str], Any], typed: list) -> tuple:
     # unreadable_fields: the four dates are typed[1:5]
-    return ([field for field, value in zip(_SUPPLEMENT_DATES, typed[1:5], strict=True)
-             if value is None and text_or_none(item_get(field)) is not None],)
+    return (
+        [
+            field
+            for field, value in zip(_SUPPLEMENT_DATES, typed[1:5], strict=True)
+            if value is None and text_or_none(item_get(field)) is not None
+        ],
+    )
 
 
 _SUPPLEMENT_DATES = ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")
 _DOSSIER_CONVERTERS = tuple((field, kind[1]) for field, _, kind in DOSSIER_FIELDS)
 # (table, source list, converters, extra columns)
 _CHILD_CONVERTERS = tuple(
-    (table, source_list, tuple((field, kind[1]) for field, _, kind in fields),
-     {"dossier_fee": _fee_extra, "dossier_supplement": _supplement_extra}.get(table))
+    (
+        table,
+        source_list,
+        tuple((field, kind[1]) for field, _, kind in fields),
+        {"dossier_fee": _fee_extra, "dossier_supplement": _supplement_extra}.get(table),
+    )
     for table, (source_list, fields) in CHILD_LISTS.items()
 )
 
@@ -194,8 +229,11 @@ class DossierRows:
         batch_id = self.batch_id
         get = record.get if type(record) is dict else _absent
         parsed = [convert(get(field)) for field, convert in _DOSSIER_CONVERTERS]
-        unreadable_fields = [field for i, field in _DOSSIER_CHECKED
-                             if parsed[i] is None and text_or_none(get(field)) is not None]
+        unreadable_fields = [
+            field
+            for i, field in _DOSSIER_CHECKED
+            if parsed[i] is None and text_or_none(get(field)) is not None
+        ]
         self.rows["dossier"].append((batch_id, ordinal, *parsed, unreadable_fields, payload_hash))
         for table, source_list, converters, extra in _CHILD_CONVERTERS:
             items = get(source_list)
@@ -205,8 +243,11 @@ class DossierRows:
             for position, item in enumerate(items, start=1):
                 item_get = item.get if type(item) is dict else _absent
                 typed = [convert(item_get(field)) for field, convert in converters]
-                out.append((batch_id, ordinal, position, *typed, *extra(item_get, typed)) if extra
-                           else (batch_id, ordinal, position, *typed))
+                out.append(
+                    (batch_id, ordinal, position, *typed, *extra(item_get, typed))
+                    if extra
+                    else (batch_id, ordinal, position, *typed)
+                )
 
     def take(self) -> dict[str, list[tuple]]:
         """The rows collected so far, table by table; the collection starts empty again."""
@@ -216,5 +257,3 @@ class DossierRows:
 
 def _absent(_field: str) -> None:
     return None
-
-

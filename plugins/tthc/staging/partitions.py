@@ -57,8 +57,10 @@ def drop_batch(conn: psycopg.Connection, batch_id: int) -> None:
     or another, is finalized first: while it is pending no other partition of that table can be
     detached."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise RuntimeError(f"dropping the staging partitions of batch {batch_id} needs a connection with no "
-                           "transaction open: commit or roll back first")
+        raise RuntimeError(
+            f"dropping the staging partitions of batch {batch_id} needs a connection with no "
+            "transaction open: commit or roll back first"
+        )
     conn.autocommit = True
     try:
         conn.execute(f"SELECT pg_advisory_lock({_DETACH_LOCK})")
@@ -66,15 +68,25 @@ def drop_batch(conn: psycopg.Connection, batch_id: int) -> None:
             for table in LAYOUT:
                 parent = psycopg.sql.Identifier("staging", table)
                 for (pending,) in conn.execute(
-                        "SELECT inhrelid::regclass::text FROM pg_inherits "
-                        "WHERE inhparent = %s::regclass AND inhdetachpending", (f"staging.{table}",)).fetchall():
-                    conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
-                        parent, psycopg.sql.SQL(pending)))  # regclass text: already quoted as needed
+                    "SELECT inhrelid::regclass::text FROM pg_inherits "
+                    "WHERE inhparent = %s::regclass AND inhdetachpending",
+                    (f"staging.{table}",),
+                ).fetchall():
+                    conn.execute(
+                        psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
+                            parent, psycopg.sql.SQL(pending)
+                        )
+                    )  # regclass text: already quoted as needed
                 name = batch_table(table, batch_id)
                 partition = psycopg.sql.Identifier(*name.split("."))
-                if conn.execute("SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s)", (name,)).fetchone():
-                    conn.execute(psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} CONCURRENTLY").format(
-                        parent, partition))
+                if conn.execute(
+                    "SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s)", (name,)
+                ).fetchone():
+                    conn.execute(
+                        psycopg.sql.SQL("ALTER TABLE {} DETACH PARTITION {} CONCURRENTLY").format(
+                            parent, partition
+                        )
+                    )
                 conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
         finally:
             conn.execute(f"SELECT pg_advisory_unlock({_DETACH_LOCK})")
@@ -88,8 +100,9 @@ def copy_into_batch(conn: psycopg.Connection, rows: DossierRows) -> int:
     taken = rows.take()
     for table, table_rows in taken.items():
         if table_rows:
-            warehouse.copy_rows(conn, batch_table(table, rows.batch_id), LAYOUT[table][0], table_rows,
-                                types=COPY_TYPES[table])
+            warehouse.copy_rows(
+                conn, batch_table(table, rows.batch_id), LAYOUT[table][0], table_rows, types=COPY_TYPES[table]
+            )
     return len(taken["dossier"])
 
 
@@ -97,7 +110,9 @@ def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -
     """Type a landed batch of dossiers again from raw, unless its staging rows are there already
     (the extraction typed them); returns the number of dossier rows staged now. Leaves the
     batch's partitions attached, in the caller's transaction."""
-    if conn.execute("SELECT EXISTS (SELECT 1 FROM staging.dossier WHERE batch_id = %s)", (batch_id,)).fetchone()[0]:
+    if conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM staging.dossier WHERE batch_id = %s)", (batch_id,)
+    ).fetchone()[0]:
         return 0
     staged = 0
     open_batch(conn, batch_id)
@@ -106,7 +121,9 @@ def stage_from_raw(conn: psycopg.Connection, batch_id: int, chunk: int = 2000) -
     with conn.cursor(name=f"raw_batch_{batch_id}") as cursor, collector_paused():
         cursor.execute(
             """SELECT ordinal, payload::text, coalesce(payload_hash, md5(payload::text))
-               FROM raw.record WHERE batch_id = %s ORDER BY ordinal""", (batch_id,))
+               FROM raw.record WHERE batch_id = %s ORDER BY ordinal""",
+            (batch_id,),
+        )
         while records := cursor.fetchmany(chunk):
             rows = DossierRows(batch_id)
             for ordinal, payload, payload_hash in records:

@@ -86,7 +86,9 @@ def parse_timestamp(value: Any) -> datetime | None:
     (the first hours of year 1, the last of year 9999) reads as NULL."""
     if type(value) is str and len(value) == 14 and value >= "1976" and value.isascii() and value.isdigit():
         try:  # the usual case, read by the C parser (which also rejects 30 February)
-            return datetime.fromisoformat(value[:8] + "T" + value[8:]) - _LOCAL_OFFSET  # ISO 8601's basic format
+            return (
+                datetime.fromisoformat(value[:8] + "T" + value[8:]) - _LOCAL_OFFSET
+            )  # ISO 8601's basic format
         except ValueError:
             return None
     text = source_text(value)
@@ -94,8 +96,15 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     try:
         if len(text) == 14 and text.isascii() and text.isdigit():
-            return _local(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
-                          int(text[12:14]), 0)
+            return _local(
+                int(text[:4]),
+                int(text[4:6]),
+                int(text[6:8]),
+                int(text[8:10]),
+                int(text[10:12]),
+                int(text[12:14]),
+                0,
+            )
         match = _ISO.fullmatch(text)
         if match is None:
             return None

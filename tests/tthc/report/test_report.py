@@ -36,7 +36,10 @@ KEY = ("RECEIVED", "FINISHED", "ON_TIME_FINISHED", "RESULT_DIGITIZED", "ONLINE_P
 @pytest.fixture(scope="module")
 def warehouse_dsn(make_database, run_dag):
     if os.environ.get("TTHC_REPORT_TEST_DSN"):  # iterate on the report against a warehouse loaded before
-        yield os.environ["TTHC_REPORT_TEST_DSN"], json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9})
+        yield (
+            os.environ["TTHC_REPORT_TEST_DSN"],
+            json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9}),
+        )
         return
     dsn = make_database("report")
     province = build_province(SimulationConfig(dossiers_per_year=SMALL_VOLUME))
@@ -96,9 +99,13 @@ def test_heading_names_the_unit_and_the_period(html, warehouse_dsn):
 
 def test_report_figures_equal_the_mart(html, warehouse_dsn):
     dsn, _ = warehouse_dsn
-    rows = mart(dsn, """SELECT indicator_code, numerator, denominator, ratio FROM mart.indicator_value
+    rows = mart(
+        dsn,
+        """SELECT indicator_code, numerator, denominator, ratio FROM mart.indicator_value
                         WHERE period_type = 'half' AND period_start = %s AND unit_code = %s
-                          AND unit_scheme = 'as_recorded' AND indicator_code = ANY(%s)""", (HALF, UNIT, list(KEY)))
+                          AND unit_scheme = 'as_recorded' AND indicator_code = ANY(%s)""",
+        (HALF, UNIT, list(KEY)),
+    )
     assert {r[0] for r in rows} == set(KEY)
     for code, numerator, denominator, ratio in rows:
         assert cell(html, code, "numerator") == fmt.number(numerator), code
@@ -111,7 +118,9 @@ def test_report_figures_equal_the_mart(html, warehouse_dsn):
         assert kpi == (fmt.percent(ratio) if ratio is not None and denominator else fmt.number(numerator))
     payment = next(r for r in rows if r[0] == "ONLINE_PAYMENT")
     digitized = next(r for r in rows if r[0] == "RESULT_DIGITIZED")
-    print(f"H1 2024, {SMALL_VOLUME}/year: online payment {fmt.percent(payment[3])}, digitized {fmt.percent(digitized[3])}")
+    print(
+        f"H1 2024, {SMALL_VOLUME}/year: online payment {fmt.percent(payment[3])}, digitized {fmt.percent(digitized[3])}"
+    )
 
 
 def test_trend_covers_the_twelve_months_before_the_end_of_the_period(html, warehouse_dsn):
@@ -124,10 +133,16 @@ def test_trend_covers_the_twelve_months_before_the_end_of_the_period(html, wareh
     axis = set(re.findall(r">(T\d+/\d\d)</text>", trend))
     assert {"T7/23", "T6/24"} <= axis <= twelve
     # the points of the online-payment line are the mart's monthly ratios
-    monthly = dict(mart(dsn, """SELECT period_start, ratio FROM mart.indicator_value
+    monthly = dict(
+        mart(
+            dsn,
+            """SELECT period_start, ratio FROM mart.indicator_value
                                 WHERE period_type = 'month' AND unit_code = %s AND unit_scheme = 'as_recorded'
                                   AND indicator_code = 'ONLINE_PAYMENT' AND period_start >= '2023-07-01'
-                                  AND period_start < '2024-07-01'""", (UNIT,)))
+                                  AND period_start < '2024-07-01'""",
+            (UNIT,),
+        )
+    )
     svg = re.search(r"<svg[^>]*aria-label='Tỷ lệ thanh toán trực tuyến'.*?</svg>", trend, re.S).group(0)
     shown = dict(re.findall(r"<title>(T\d+/\d\d): ([^<]+)</title>", svg))
     for month, ratio in monthly.items():
@@ -137,20 +152,30 @@ def test_trend_covers_the_twelve_months_before_the_end_of_the_period(html, wareh
 
 def test_late_dossiers_agree_with_the_on_time_indicator(html, warehouse_dsn):
     dsn, _ = warehouse_dsn
-    [(late, finished)] = mart(dsn, """SELECT sum(late), sum(finished_with_due) FROM mart.late_dossier_by_procedure
+    [(late, finished)] = mart(
+        dsn,
+        """SELECT sum(late), sum(finished_with_due) FROM mart.late_dossier_by_procedure
                                       WHERE rollup_unit_code = %s AND month >= '2024-01-01' AND month < '2024-07-01'""",
-                              (UNIT,))
-    [(on_time, with_due)] = mart(dsn, """SELECT numerator, denominator FROM mart.indicator_value
+        (UNIT,),
+    )
+    [(on_time, with_due)] = mart(
+        dsn,
+        """SELECT numerator, denominator FROM mart.indicator_value
                                          WHERE period_type = 'half' AND period_start = %s AND unit_code = %s
                                            AND unit_scheme = 'as_recorded' AND indicator_code = 'ON_TIME_FINISHED'""",
-                                 (HALF, UNIT))
+        (HALF, UNIT),
+    )
     assert finished == with_due and late == with_due - on_time
     assert late > 0, "the simulator plants late dossiers"
     summary = text_of(html, "late-total")
     assert f"có {fmt.number(late)} hồ sơ trễ hạn trên {fmt.number(finished)} hồ sơ" in summary
-    top = mart(dsn, """SELECT procedure_code, sum(late) FROM mart.late_dossier_by_procedure
+    top = mart(
+        dsn,
+        """SELECT procedure_code, sum(late) FROM mart.late_dossier_by_procedure
                        WHERE rollup_unit_code = %s AND month >= '2024-01-01' AND month < '2024-07-01'
-                       GROUP BY 1 HAVING sum(late) > 0 ORDER BY 2 DESC, 1 LIMIT 1""", (UNIT,))
+                       GROUP BY 1 HAVING sum(late) > 0 ORDER BY 2 DESC, 1 LIMIT 1""",
+        (UNIT,),
+    )
     table = re.search(r'<table id="late-procedure">(.*?)</table>', html, re.S).group(1)
     first_row = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1]
     assert f"({top[0][0]})" in first_row and f'<td class="n">{fmt.number(top[0][1])}</td>' in first_row
@@ -163,9 +188,13 @@ def test_766_score_and_rank_equal_the_mart_or_say_not_yet(html, warehouse_dsn):
     if not exists:
         assert "mart.score_766 chưa có" in text_of(html, "score-missing")
         return
-    row = mart(dsn, """SELECT total_score, rank_in_level, units_in_level FROM mart.score_766
+    row = mart(
+        dsn,
+        """SELECT total_score, rank_in_level, units_in_level FROM mart.score_766
                        WHERE period_type = 'half' AND period_start = %s AND unit_code = %s
-                         AND unit_scheme = 'as_recorded'""", (HALF, UNIT))
+                         AND unit_scheme = 'as_recorded'""",
+        (HALF, UNIT),
+    )
     if not row:
         assert "Chưa có dữ liệu" in text_of(html, "score-missing")
         return
@@ -183,9 +212,13 @@ def test_road_to_a_better_rank_or_say_not_yet(html, warehouse_dsn):
     if not exists:
         assert "mart.rank_gap chưa có" in text_of(html, "rank-gap-missing")
         return
-    rows = mart(dsn, """SELECT indicator_code, points_lost, gap_points FROM mart.rank_gap
+    rows = mart(
+        dsn,
+        """SELECT indicator_code, points_lost, gap_points FROM mart.rank_gap
                         WHERE period_type = 'half' AND period_start = %s AND unit_code = %s
-                          AND unit_scheme = 'as_recorded'""", (HALF, UNIT))
+                          AND unit_scheme = 'as_recorded'""",
+        (HALF, UNIT),
+    )
     if not rows:
         assert "Chưa có dữ liệu" in text_of(html, "rank-gap-missing")
         return
@@ -208,8 +241,11 @@ def test_missing_mart_tables_degrade_to_a_note(warehouse_dsn):
         page = render_html(data)
         conn.rollback()
     assert set(data.missing) == {"score", "late", "rank_gap"}
-    for element, relation in (("score-missing", "mart.score_766"), ("late-missing", "mart.late_dossier_by_procedure"),
-                              ("rank-gap-missing", "mart.rank_gap")):
+    for element, relation in (
+        ("score-missing", "mart.score_766"),
+        ("late-missing", "mart.late_dossier_by_procedure"),
+        ("rank-gap-missing", "mart.rank_gap"),
+    ):
         assert text_of(page, element) == f"Chưa có dữ liệu: bảng {relation} chưa có trong kho dữ liệu (mart)."
     assert 'data-indicator="ONLINE_PAYMENT"' in page  # the rest of the report is still there
 
@@ -231,13 +267,16 @@ def test_bi_reader_could_read_everything_the_report_reads(warehouse_dsn):
     assert data.figures and data.late_total and "late" not in data.missing
 
 
-@pytest.mark.parametrize(("text", "kind", "start", "end", "label"), [
-    ("2023", "year", date(2023, 1, 1), date(2024, 1, 1), "năm 2023"),
-    ("2024-H1", "half", date(2024, 1, 1), date(2024, 7, 1), "6 tháng đầu năm 2024"),
-    ("2024-h2", "half", date(2024, 7, 1), date(2025, 1, 1), "6 tháng cuối năm 2024"),
-    ("2024-Q2", "quarter", date(2024, 4, 1), date(2024, 7, 1), "quý II năm 2024"),
-    ("2024-3", "month", date(2024, 3, 1), date(2024, 4, 1), "tháng 3 năm 2024"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "start", "end", "label"),
+    [
+        ("2023", "year", date(2023, 1, 1), date(2024, 1, 1), "năm 2023"),
+        ("2024-H1", "half", date(2024, 1, 1), date(2024, 7, 1), "6 tháng đầu năm 2024"),
+        ("2024-h2", "half", date(2024, 7, 1), date(2025, 1, 1), "6 tháng cuối năm 2024"),
+        ("2024-Q2", "quarter", date(2024, 4, 1), date(2024, 7, 1), "quý II năm 2024"),
+        ("2024-3", "month", date(2024, 3, 1), date(2024, 4, 1), "tháng 3 năm 2024"),
+    ],
+)
 def test_periods(text, kind, start, end, label):
     period = parse_period(text)
     assert (period.period_type, period.start, period.end, period.label_vi) == (kind, start, end, label)
@@ -293,8 +332,12 @@ def test_mail_goes_through_smtp(tmp_path):
     try:
         html_path = tmp_path / "H35.112_2024-H1.html"
         html_path.write_text("<p>Nậm Nhùn</p>", encoding="utf-8")
-        conn = ConnectionFields("smtp_default", host="127.0.0.1", port=server.server_address[1],
-                                extra={"starttls": "false", "from_email": "tthc@example.org"})
+        conn = ConnectionFields(
+            "smtp_default",
+            host="127.0.0.1",
+            port=server.server_address[1],
+            extra={"starttls": "false", "from_email": "tthc@example.org"},
+        )
         assert send_report(["a@example.org"], "Báo cáo", {"html": html_path}, conn=conn) is True
     finally:
         server.shutdown()
@@ -303,7 +346,9 @@ def test_mail_goes_through_smtp(tmp_path):
 
 
 def test_report_reads_only_the_mart_schema():
-    source = "\n".join(p.read_text(encoding="utf-8") for p in
-                       (Path(__file__).resolve().parents[3] / "plugins" / "tthc" / "report").glob("*.py"))
+    source = "\n".join(
+        p.read_text(encoding="utf-8")
+        for p in (Path(__file__).resolve().parents[3] / "plugins" / "tthc" / "report").glob("*.py")
+    )
     schemas = set(re.findall(r"\b(core|raw|staging|quality|meta)\.\w+", source))
     assert schemas == set(), schemas

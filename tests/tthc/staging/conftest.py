@@ -15,4 +15,6 @@ def dsn(make_database):
 
 @pytest.fixture(scope="module")
 def province():
-    return build_province(SimulationConfig(dossiers_per_year=20_000, defect_shares={rule: 0.002 for rule in defects.RULES}))
+    return build_province(
+        SimulationConfig(dossiers_per_year=20_000, defect_shares={rule: 0.002 for rule in defects.RULES})
+    )

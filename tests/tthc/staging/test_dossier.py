@@ -22,17 +22,25 @@ from tthc.windows import Window, parse_moment
 
 def staged_rows(dsn: str, batch_id: int) -> dict[str, list[tuple]]:
     with psycopg.connect(dsn) as conn:
-        return {table: conn.execute(f"SELECT * FROM staging.{table} WHERE batch_id = %s ORDER BY ordinal, 3",
-                                    (batch_id,)).fetchall() for table in STAGING_TABLES}
+        return {
+            table: conn.execute(
+                f"SELECT * FROM staging.{table} WHERE batch_id = %s ORDER BY ordinal, 3", (batch_id,)
+            ).fetchall()
+            for table in STAGING_TABLES
+        }
 
 
 def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn, pseudonym_key, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse_connection_json(dsn))
     monkeypatch.setenv("TTHC_PSEUDONYM_KEY", pseudonym_key)
-    with run_in_thread(province, client_id="t-" + secrets.token_hex(4), client_secret=secrets.token_urlsafe(16)) as server:
+    with run_in_thread(
+        province, client_id="t-" + secrets.token_hex(4), client_secret=secrets.token_urlsafe(16)
+    ) as server:
         monkeypatch.setenv("AIRFLOW_CONN_TTHC_SOURCE", source_connection_json(server))
         tasks.migrate_warehouse()
-        batch_id = tasks.extract("dossier", Window(parse_moment("2024-02-01"), parse_moment("2024-03-01")).as_dict())
+        batch_id = tasks.extract(
+            "dossier", Window(parse_moment("2024-02-01"), parse_moment("2024-03-01")).as_dict()
+        )
 
     by_extraction = staged_rows(dsn, batch_id)
     assert len(by_extraction["dossier"]) > 1000 and all(by_extraction[t] for t in STAGING_TABLES)
@@ -43,8 +51,9 @@ def test_the_extraction_and_a_replay_from_raw_stage_the_same_rows(province, dsn,
     assert "NgayNopHoSo" in unreadable
     # every record's shape is judged as it lands: vouched for unless it is one the simulator broke
     with psycopg.connect(dsn) as conn:
-        verdicts = conn.execute("SELECT record_key, well_shaped FROM raw.record WHERE batch_id = %s",
-                                (batch_id,)).fetchall()
+        verdicts = conn.execute(
+            "SELECT record_key, well_shaped FROM raw.record WHERE batch_id = %s", (batch_id,)
+        ).fetchall()
     broken = {code for code, defect in province.truth.defects.items() if defect["rule"] == "record_shape"}
     assert {verdict for _, verdict in verdicts} == {True, False}
     assert {key for key, verdict in verdicts if not verdict} == {key for key, _ in verdicts if key in broken}
@@ -78,8 +87,13 @@ ABSENT = object()  # a field left out of a record
 
 def shapes(province) -> list:
     """Dossier records of every shape the record_shape rules tell apart, made from a simulator record."""
-    good = next(r for r in province.iter_dossiers() if r.get("MaHoSo") and r["MaHoSo"] not in province.truth.defects
-                and all(r.get(name) for name in dossier.LIST_FIELDS))
+    good = next(
+        r
+        for r in province.iter_dossiers()
+        if r.get("MaHoSo")
+        and r["MaHoSo"] not in province.truth.defects
+        and all(r.get(name) for name in dossier.LIST_FIELDS)
+    )
 
     def variant(**changes) -> dict:
         record = copy.deepcopy(good)
@@ -99,8 +113,10 @@ def shapes(province) -> list:
     for name in sorted(dossier.REQUIRED_FIELDS):
         records += [variant(**{name: None}), variant(**{name: ""})]
     for name in sorted(dossier.LIST_FIELDS):
-        records += [variant(**{name: value}) for value in (ABSENT, None, [], ["not an object"], "không có",
-                                                            {"a": 1}, 0, False)]
+        records += [
+            variant(**{name: value})
+            for value in (ABSENT, None, [], ["not an object"], "không có", {"a": 1}, 0, False)
+        ]
     for name in ("TenTTHC", "NgayHenTra", "KenhThucHien", "a field the contract does not know"):
         records += [variant(**{name: value}) for value in ([], [1], {}, {"a": [1]}, "x", 1.5, None)]
     # personal fields are tokens once masked, whatever they held
@@ -124,19 +140,31 @@ def test_a_record_vouched_well_shaped_is_one_the_record_shape_rules_pass(provinc
     def judged(verdicts: list) -> set[int]:
         """Ordinals the record_shape rules return for the records landed with these verdicts."""
         with psycopg.connect(dsn) as conn:
-            batch_id = conn.execute("INSERT INTO raw.batch (entity, endpoint, record_count, checksum) "
-                                    "VALUES ('dossier', '/api/v1/hoso', %s, 'test') RETURNING batch_id",
-                                    (len(records),)).fetchone()[0]
-            warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "payload", "well_shaped"), (
-                (batch_id, n, orjson.dumps(r).decode(), v) for n, (r, v) in enumerate(zip(records, verdicts, strict=True), 1)))
-            return {ordinal for rule in rules
-                    for ordinal, *_ in conn.execute(suite.bind(rule.unexpected_rows_query, batch_id)).fetchall()}
+            batch_id = conn.execute(
+                "INSERT INTO raw.batch (entity, endpoint, record_count, checksum) "
+                "VALUES ('dossier', '/api/v1/hoso', %s, 'test') RETURNING batch_id",
+                (len(records),),
+            ).fetchone()[0]
+            warehouse.copy_rows(
+                conn,
+                "raw.record",
+                ("batch_id", "ordinal", "payload", "well_shaped"),
+                (
+                    (batch_id, n, orjson.dumps(r).decode(), v)
+                    for n, (r, v) in enumerate(zip(records, verdicts, strict=True), 1)
+                ),
+            )
+            return {
+                ordinal
+                for rule in rules
+                for ordinal, *_ in conn.execute(suite.bind(rule.unexpected_rows_query, batch_id)).fetchall()
+            }
 
     judged_in_full = judged([None] * len(records))
     assert {n for n, v in enumerate(vouched, 1) if not v} == judged_in_full
-    assert vouched[0] and sum(vouched) > 20 and len(judged_in_full) > 40  # both kinds, the simulator's record good
+    assert (
+        vouched[0] and sum(vouched) > 20 and len(judged_in_full) > 40
+    )  # both kinds, the simulator's record good
     # with the extraction's verdicts the rules return the same records, without reading the vouched ones
     assert judged(vouched) == judged_in_full
     assert judged([True] * len(records)) == set()
-
-

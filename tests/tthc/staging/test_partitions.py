@@ -25,29 +25,48 @@ def test_python_and_sql_agree_on_the_staging_tables_and_their_partitions(dsn):
             assert conn.execute(
                 """SELECT array_agg(attname::text ORDER BY attnum), array_agg(format_type(atttypid, NULL) ORDER BY attnum)
                    FROM pg_attribute WHERE attrelid = format('staging.%%I', %s::text)::regclass
-                    AND attnum > 0 AND NOT attisdropped""", (table,)).fetchone() == (
-                list(columns), [{"timestamptz": "timestamp with time zone"}.get(t, t) for t in types]), table
-            assert partitions.batch_table(table, 73) == conn.execute(
-                "SELECT 'staging.' || staging.dossier_partition(%s, 73)", (table,)).fetchone()[0]
+                    AND attnum > 0 AND NOT attisdropped""",
+                (table,),
+            ).fetchone() == (
+                list(columns),
+                [{"timestamptz": "timestamp with time zone"}.get(t, t) for t in types],
+            ), table
+            assert (
+                partitions.batch_table(table, 73)
+                == conn.execute(
+                    "SELECT 'staging.' || staging.dossier_partition(%s, 73)", (table,)
+                ).fetchone()[0]
+            )
 
 
 def test_the_lists_staged_without_statistics_or_indexes_are_read_by_no_rule(dsn):
     """The load analyzes only the partitions the rules read, and the other lists have no index
     (tthc.partitions.MERGE_ONLY_TABLES): a rule reading one of them would plan blind."""
-    rule_sources = [*(PROJECT_ROOT / "expectations").glob("*.json"), *(PROJECT_ROOT / "include/sql/quality").glob("*.sql"),
-                    *(PROJECT_ROOT / "include/sql/rules").rglob("*.sql"), *(PROJECT_ROOT / "plugins/tthc/quality").glob("*.py")]
-    read = {table for source in rule_sources for table in STAGING_TABLES
-            if re.search(rf"\bstaging\.{table}\b", source.read_text(encoding="utf-8"))}
+    rule_sources = [
+        *(PROJECT_ROOT / "expectations").glob("*.json"),
+        *(PROJECT_ROOT / "include/sql/quality").glob("*.sql"),
+        *(PROJECT_ROOT / "include/sql/rules").rglob("*.sql"),
+        *(PROJECT_ROOT / "plugins/tthc/quality").glob("*.py"),
+    ]
+    read = {
+        table
+        for source in rule_sources
+        for table in STAGING_TABLES
+        if re.search(rf"\bstaging\.{table}\b", source.read_text(encoding="utf-8"))
+    }
     assert read == set(STAGING_TABLES) - partitions.MERGE_ONLY_TABLES
-    assert partitions.rule_read_partitions(7) == tuple(partitions.batch_table(table, 7) for table in STAGING_TABLES
-                                                    if table in read)
+    assert partitions.rule_read_partitions(7) == tuple(
+        partitions.batch_table(table, 7) for table in STAGING_TABLES if table in read
+    )
     with psycopg.connect(dsn) as conn:
-        indexed = {row[0] for row in conn.execute(
-            "SELECT tablename FROM pg_indexes WHERE schemaname = 'staging' AND tablename = ANY(%s)",
-            (list(STAGING_TABLES),))}
+        indexed = {
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_indexes WHERE schemaname = 'staging' AND tablename = ANY(%s)",
+                (list(STAGING_TABLES),),
+            )
+        }
     assert indexed == read
-
-
 
 
 def test_a_batch_being_written_blocks_no_other_and_dropping_one_waits_for_its_readers(dsn):
@@ -57,17 +76,23 @@ def test_a_batch_being_written_blocks_no_other_and_dropping_one_waits_for_its_re
     with warehouse.connect(dsn=dsn) as conn:
         for batch_id in (900_001, 900_002):
             partitions.open_batch(conn, batch_id)
-            conn.execute("INSERT INTO staging.dossier_b900001 (batch_id, ordinal, unreadable_fields, payload_hash) "
-                         "VALUES (900001, 1, '{}', 'x')") if batch_id == 900_001 else None
+            conn.execute(
+                "INSERT INTO staging.dossier_b900001 (batch_id, ordinal, unreadable_fields, payload_hash) "
+                "VALUES (900001, 1, '{}', 'x')"
+            ) if batch_id == 900_001 else None
             partitions.attach_batch(conn, batch_id)
     with psycopg.connect(dsn) as reader, psycopg.connect(dsn, autocommit=True) as writer:
         # a load reading batch 900001 (its transaction keeps the lock on the parent)
-        assert reader.execute("SELECT count(*) FROM staging.dossier WHERE batch_id = 900001").fetchone() == (1,)
+        assert reader.execute("SELECT count(*) FROM staging.dossier WHERE batch_id = 900001").fetchone() == (
+            1,
+        )
         writer.execute("SET lock_timeout = '2s'")  # a writer blocked by the reader would fail here
         with writer.transaction():
             partitions.open_batch(writer, 900_003)
-            writer.execute("INSERT INTO staging.dossier_b900003 (batch_id, ordinal, unreadable_fields, payload_hash) "
-                           "VALUES (900003, 1, '{}', 'y')")
+            writer.execute(
+                "INSERT INTO staging.dossier_b900003 (batch_id, ordinal, unreadable_fields, payload_hash) "
+                "VALUES (900003, 1, '{}', 'y')"
+            )
             partitions.attach_batch(writer, 900_003)
         assert batch_partitions(dsn, 900_003) == {table: True for table in STAGING_TABLES}
 
@@ -78,11 +103,13 @@ def test_a_batch_being_written_blocks_no_other_and_dropping_one_waits_for_its_re
                 dropping.join(timeout=2)
                 waited_for_the_reader = dropping.is_alive()
                 reader_went_on = reader.execute(
-                    "SELECT count(*) FROM staging.dossier WHERE batch_id > 900000").fetchone() == (2,)
+                    "SELECT count(*) FROM staging.dossier WHERE batch_id > 900000"
+                ).fetchone() == (2,)
                 with psycopg.connect(dsn) as another_load:  # new readers are not queued behind the drop
                     another_load.execute("SET lock_timeout = '2s'")
                     another_load_read = another_load.execute(
-                        "SELECT count(*) FROM staging.dossier WHERE batch_id = 900003").fetchone() == (1,)
+                        "SELECT count(*) FROM staging.dossier WHERE batch_id = 900003"
+                    ).fetchone() == (1,)
             finally:
                 reader.commit()
                 dropping.join(timeout=30)
@@ -103,22 +130,28 @@ def test_dropping_a_batch_finishes_a_detach_that_was_interrupted(dsn):
         reader.execute("SELECT count(*) FROM staging.dossier")  # holds the parent: the detach waits
         pid = detacher.info.backend_pid
         with psycopg.connect(dsn, autocommit=True) as killer:
+
             def detach():
                 with contextlib.suppress(psycopg.errors.QueryCanceled):
-                    detacher.execute("ALTER TABLE staging.dossier DETACH PARTITION staging.dossier_b900100 CONCURRENTLY")
+                    detacher.execute(
+                        "ALTER TABLE staging.dossier DETACH PARTITION staging.dossier_b900100 CONCURRENTLY"
+                    )
 
             thread = threading.Thread(target=detach)
             thread.start()
             for _ in range(100):  # until the detach waits for the reader
-                waiting = killer.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+                waiting = killer.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+                ).fetchone()
                 if waiting and waiting[0] == "Lock":
                     break
                 thread.join(timeout=0.05)
             killer.execute("SELECT pg_cancel_backend(%s)", (pid,))
             thread.join(timeout=10)
         reader.commit()
-        pending = reader.execute("SELECT inhdetachpending FROM pg_inherits "
-                                 "WHERE inhrelid = 'staging.dossier_b900100'::regclass").fetchone()
+        pending = reader.execute(
+            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'staging.dossier_b900100'::regclass"
+        ).fetchone()
         reader.commit()
     assert pending == (True,)
     # While it is pending no other partition of the parent can be detached: another batch's drop
@@ -182,8 +215,10 @@ def test_a_batch_being_extracted_does_not_hold_up_the_drop_of_another(dsn):
         partitions.attach_batch(conn, 900_201)
     with psycopg.connect(dsn) as extraction, warehouse.connect(dsn=dsn) as load:
         partitions.open_batch(extraction, 900_202)
-        extraction.execute("INSERT INTO staging.dossier_b900202 (batch_id, ordinal, unreadable_fields, payload_hash) "
-                           "VALUES (900202, 1, '{}', 'z')")
+        extraction.execute(
+            "INSERT INTO staging.dossier_b900202 (batch_id, ordinal, unreadable_fields, payload_hash) "
+            "VALUES (900202, 1, '{}', 'z')"
+        )
         load.execute("SET statement_timeout = '5s'")  # the detach would otherwise wait for the extraction
         load.commit()
         partitions.drop_batch(load, 900_201)
@@ -201,9 +236,13 @@ def test_partitions_left_by_finished_loads_are_swept_and_no_other(dsn):
     with warehouse.connect(dsn=dsn) as conn:
         batches = {}
         for status in ("loaded", "rejected", "landed", "loaded"):
-            batches.setdefault(status, []).append(conn.execute(
-                """INSERT INTO raw.batch (entity, endpoint, record_count, checksum, status)
-                   VALUES ('dossier', '/api/v1/hoso', 0, '', %s) RETURNING batch_id""", (status,)).fetchone()[0])
+            batches.setdefault(status, []).append(
+                conn.execute(
+                    """INSERT INTO raw.batch (entity, endpoint, record_count, checksum, status)
+                   VALUES ('dossier', '/api/v1/hoso', 0, '', %s) RETURNING batch_id""",
+                    (status,),
+                ).fetchone()[0]
+            )
         for batch_id in [b for ids in batches.values() for b in ids]:
             partitions.open_batch(conn, batch_id)
             partitions.attach_batch(conn, batch_id)
@@ -213,7 +252,9 @@ def test_partitions_left_by_finished_loads_are_swept_and_no_other(dsn):
         conn.commit()
     finished, reloading = batches["loaded"]
     with psycopg.connect(dsn) as another_load:  # holds the batch it is loading again
-        another_load.execute("SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (reloading,))
+        another_load.execute(
+            "SELECT pg_advisory_lock(hashtext('tthc.load.batch'), %s::integer)", (reloading,)
+        )
         with warehouse.connect(dsn=dsn) as conn:
             assert drop_finished_staging(conn) == [finished, orphan_child]
             # the load goes on (a VACUUM, in autocommit): no transaction left open by a skipped batch
@@ -222,4 +263,3 @@ def test_partitions_left_by_finished_loads_are_swept_and_no_other(dsn):
         assert batch_partitions(dsn, batch_id) == {}
     for batch_id in (*batches["landed"], reloading):
         assert batch_partitions(dsn, batch_id) == {table: True for table in STAGING_TABLES}
-
