@@ -39,6 +39,7 @@ airflow: $(STAMP)
 ## make test: the whole suite, integration tests included, against a real PostgreSQL
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint include/sql
 	$(BIN)/pytest
 
 ## make test-system: the real Airflow services (api-server, scheduler, dag-processor, triggerer,
@@ -59,6 +60,7 @@ system-deps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint include/sql
 
 ## make bench: the benchmarks, figures printed and written to bench/results/
 bench: $(STAMP)

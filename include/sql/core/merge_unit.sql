@@ -1,35 +1,69 @@
 -- Merge one batch of units (the full list) into the SCD-2 dimension, then derive the lineage of
 -- the 2025-07-01 reorganisation and the closure used by roll-ups.
 CREATE TEMP TABLE incoming_unit ON COMMIT DROP AS
-SELECT DISTINCT ON (unit_code) u.*, b.extracted_at
+SELECT DISTINCT ON (unit_code)
+    -- the staged row whole: the temp table has the staging table's columns
+    u.*,  -- noqa: AM04
+    b.extracted_at
 FROM staging.unit AS u
-JOIN raw.batch AS b USING (batch_id)
+INNER JOIN raw.batch AS b USING (batch_id)
 WHERE u.batch_id = %(batch_id)s
-  AND NOT EXISTS (SELECT 1 FROM quality.quarantine AS q
-                  WHERE q.batch_id = u.batch_id AND q.ordinal = u.ordinal AND q.resolved_at IS NULL)
-  AND u.unit_code IS NOT NULL AND u.unit_name IS NOT NULL AND u.unit_type IS NOT NULL
-ORDER BY unit_code, source_updated_at DESC NULLS LAST, ordinal DESC;
+    AND NOT EXISTS (
+        SELECT 1 FROM quality.quarantine AS q
+        WHERE q.batch_id = u.batch_id AND q.ordinal = u.ordinal AND q.resolved_at IS NULL
+    )
+    AND u.unit_code IS NOT NULL AND u.unit_name IS NOT NULL AND u.unit_type IS NOT NULL
+ORDER BY unit_code ASC, source_updated_at DESC NULLS LAST, ordinal DESC;
 
 -- Close versions that changed, and units the source no longer lists.
 UPDATE core.dim_unit AS d
-SET row_valid_to = coalesce(i.extracted_at, (SELECT extracted_at FROM raw.batch WHERE batch_id = %(batch_id)s))
+SET
+    row_valid_to = coalesce(i.extracted_at, (
+        SELECT extracted_at FROM raw.batch
+        WHERE batch_id = %(batch_id)s
+    ))
 FROM core.dim_unit AS cur
-LEFT JOIN incoming_unit AS i ON i.unit_code = cur.unit_code
+LEFT JOIN incoming_unit AS i ON cur.unit_code = i.unit_code
 WHERE d.unit_version_id = cur.unit_version_id
-  AND cur.row_valid_to IS NULL
-  AND (i.unit_code IS NULL
-       OR (cur.unit_name, cur.unit_type, cur.parent_code, cur.gso_code, cur.valid_from, cur.valid_to, cur.successor_codes)
-          IS DISTINCT FROM (i.unit_name, i.unit_type, i.parent_code, i.gso_code, i.valid_from, i.valid_to, i.successor_codes));
+    AND cur.row_valid_to IS NULL
+    AND (
+        i.unit_code IS NULL
+        OR (
+            cur.unit_name, cur.unit_type, cur.parent_code, cur.gso_code, cur.valid_from, cur.valid_to,
+            cur.successor_codes
+        )
+        IS DISTINCT FROM (
+            i.unit_name, i.unit_type, i.parent_code, i.gso_code, i.valid_from, i.valid_to, i.successor_codes
+        )
+    );
 
-INSERT INTO core.dim_unit (unit_code, unit_name, unit_type, parent_code, gso_code, valid_from, valid_to,
-                           successor_codes, source_updated_at, row_valid_from, batch_id)
-SELECT i.unit_code, i.unit_name, i.unit_type, i.parent_code, i.gso_code, i.valid_from, i.valid_to,
-       i.successor_codes, i.source_updated_at, i.extracted_at, i.batch_id
+INSERT INTO core.dim_unit (
+    unit_code, unit_name, unit_type, parent_code, gso_code, valid_from, valid_to,
+    successor_codes, source_updated_at, row_valid_from, batch_id
+)
+SELECT
+    i.unit_code,
+    i.unit_name,
+    i.unit_type,
+    i.parent_code,
+    i.gso_code,
+    i.valid_from,
+    i.valid_to,
+    i.successor_codes,
+    i.source_updated_at,
+    i.extracted_at,
+    i.batch_id
 FROM incoming_unit AS i
-WHERE NOT EXISTS (SELECT 1 FROM core.dim_unit AS d WHERE d.unit_code = i.unit_code AND d.row_valid_to IS NULL);
+WHERE NOT EXISTS (
+        SELECT 1 FROM core.dim_unit AS d
+        WHERE d.unit_code = i.unit_code AND d.row_valid_to IS NULL
+    );
 
 INSERT INTO core.unit_lineage (predecessor_code, successor_code, effective_date)
-SELECT d.unit_code, successor, coalesce(d.valid_to + 1, date '2025-07-01')
+SELECT
+    d.unit_code,
+    successor,
+    coalesce(d.valid_to + 1, date '2025-07-01')
 FROM core.dim_unit AS d
 CROSS JOIN LATERAL unnest(d.successor_codes) AS successor
 WHERE d.row_valid_to IS NULL
@@ -38,15 +72,29 @@ ON CONFLICT (predecessor_code, successor_code) DO NOTHING;
 DELETE FROM core.unit_closure;
 INSERT INTO core.unit_closure (ancestor_code, descendant_code, depth)
 WITH RECURSIVE tree AS (
-    SELECT unit_code AS ancestor_code, unit_code AS descendant_code, 0 AS depth
-    FROM core.dim_unit WHERE row_valid_to IS NULL
+    SELECT
+        unit_code AS ancestor_code,
+        unit_code AS descendant_code,
+        0 AS depth
+    FROM core.dim_unit
+    WHERE row_valid_to IS NULL
     UNION ALL
-    SELECT parent.parent_code, tree.descendant_code, tree.depth + 1
+    SELECT
+        parent.parent_code,
+        tree.descendant_code,
+        tree.depth + 1
     FROM tree
-    JOIN core.dim_unit AS parent ON parent.unit_code = tree.ancestor_code AND parent.row_valid_to IS NULL
+    INNER JOIN core.dim_unit AS parent ON tree.ancestor_code = parent.unit_code AND parent.row_valid_to IS NULL
     WHERE parent.parent_code IS NOT NULL AND tree.depth < 10
 )
-SELECT ancestor_code, descendant_code, min(depth) FROM tree GROUP BY ancestor_code, descendant_code;
+
+SELECT
+    ancestor_code,
+    descendant_code,
+    min(depth)
+FROM tree
+GROUP BY ancestor_code, descendant_code;
 
 -- New versions written by this batch: what the loader reports as changed.
-SELECT count(*) FROM core.dim_unit WHERE batch_id = %(batch_id)s;
+SELECT count(*) FROM core.dim_unit
+WHERE batch_id = %(batch_id)s;

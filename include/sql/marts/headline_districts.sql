@@ -2,30 +2,39 @@
 -- share and online-payment rate (as provincial reports quote them), and the year's Decision 766
 -- total with the district's rank among the districts of the province.
 WITH figures AS (
-    SELECT value.unit_code,
-           max(value.ratio) FILTER (WHERE value.indicator_code = 'ON_TIME_FINISHED'
-                                      AND value.period_type = 'year' AND value.period_start = %(year_start)s::date) AS on_time,
-           max(value.ratio) FILTER (WHERE value.indicator_code = 'RESULT_DIGITIZED'
-                                      AND value.period_type = 'half' AND value.period_start = %(half_start)s::date) AS result_digitized,
-           max(value.ratio) FILTER (WHERE value.indicator_code = 'ONLINE_PAYMENT'
-                                      AND value.period_type = 'half' AND value.period_start = %(half_start)s::date) AS online_payment
+    SELECT
+        value.unit_code,
+        max(value.ratio) FILTER (
+            WHERE value.indicator_code = 'ON_TIME_FINISHED'
+            AND value.period_type = 'year' AND value.period_start = %(year_start)s::date
+        ) AS on_time,
+        max(value.ratio) FILTER (
+            WHERE value.indicator_code = 'RESULT_DIGITIZED'
+            AND value.period_type = 'half' AND value.period_start = %(half_start)s::date
+        ) AS result_digitized,
+        max(value.ratio) FILTER (
+            WHERE value.indicator_code = 'ONLINE_PAYMENT'
+            AND value.period_type = 'half' AND value.period_start = %(half_start)s::date
+        ) AS online_payment
     FROM mart.indicator_value AS value
     WHERE value.unit_scheme = 'as_recorded'
     GROUP BY value.unit_code
 )
-SELECT unit.unit_code,
-       unit.unit_name,
-       figures.on_time,
-       figures.result_digitized,
-       figures.online_payment,
-       score.total_score,
-       score.max_available,
-       score.rank_in_level,
-       score.units_in_level
+
+SELECT
+    unit.unit_code,
+    unit.unit_name,
+    figures.on_time,
+    figures.result_digitized,
+    figures.online_payment,
+    score.total_score,
+    score.max_available,
+    score.rank_in_level,
+    score.units_in_level
 FROM core.dim_unit AS unit
-JOIN figures USING (unit_code)
+INNER JOIN figures USING (unit_code)
 LEFT JOIN mart.score_766 AS score
-       ON score.unit_code = unit.unit_code AND score.unit_scheme = 'as_recorded'
-      AND score.period_type = 'year' AND score.period_start = %(year_start)s::date
+    ON unit.unit_code = score.unit_code AND score.unit_scheme = 'as_recorded'
+        AND score.period_type = 'year' AND score.period_start = %(year_start)s::date
 WHERE unit.row_valid_to IS NULL AND unit.unit_type = 'HUYEN'
 ORDER BY unit.unit_code;

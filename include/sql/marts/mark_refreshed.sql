@@ -4,5 +4,5 @@ INSERT INTO mart.refreshed_batch (batch_id)
 SELECT pending.batch_id
 FROM quality.unrefreshed_batch AS pending
 WHERE pending.window_start >= (%(first)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
-  AND pending.window_end <= (%(last_exclusive)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
+    AND pending.window_end <= (%(last_exclusive)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
 ON CONFLICT (batch_id) DO NOTHING;

@@ -15,39 +15,55 @@ SET LOCAL jit = off;
 
 CREATE TEMP TABLE touched_month ON COMMIT DROP AS
 WITH bound AS (
-    SELECT %(first)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'          AS from_at,
-           %(last_exclusive)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS to_at
+    SELECT
+        %(first)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS from_at,
+        %(last_exclusive)s::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS to_at
 ),
+
 changed_dossier AS (    -- a dossier changed in the range moves the months it was received and finished in
-    SELECT d.received_at, d.finished_at
+    SELECT
+        d.received_at,
+        d.finished_at
     FROM core.fact_dossier AS d, bound
     WHERE d.source_updated_at >= bound.from_at AND d.source_updated_at < bound.to_at
 ),
+
 changed_feedback AS (
     SELECT f.received_at
     FROM core.fact_feedback AS f, bound
     WHERE f.source_updated_at >= bound.from_at AND f.source_updated_at < bound.to_at
 )
+
 SELECT month::date AS month
 FROM generate_series(date_trunc('month', %(first)s::date), %(last_exclusive)s::date - 1, interval '1 month') AS month
 UNION
 SELECT date_trunc('month', moment AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
-FROM (SELECT received_at FROM changed_dossier
-      UNION ALL SELECT finished_at FROM changed_dossier
-      UNION ALL SELECT received_at FROM changed_feedback) AS changed (moment)
+FROM (
+    SELECT received_at FROM changed_dossier
+    UNION ALL
+    SELECT finished_at FROM changed_dossier
+    UNION ALL
+    SELECT received_at FROM changed_feedback
+) AS changed (moment)
 WHERE moment IS NOT NULL;
 
 CREATE TEMP TABLE refresh_period ON COMMIT DROP AS
-SELECT DISTINCT kind.period_type, kind.period_start, (kind.period_start + kind.length)::date AS period_end,
-       -- the rule in force on the period's last day scores it
-       (kind.period_start + kind.length - interval '1 day')::date AS scored_on
+SELECT DISTINCT
+    kind.period_type,
+    kind.period_start,
+    (kind.period_start + kind.length)::date AS period_end,
+    -- the rule in force on the period's last day scores it
+    (kind.period_start + kind.length - interval '1 day')::date AS scored_on
 FROM touched_month AS t
-CROSS JOIN LATERAL (VALUES
-    ('month',   t.month,                                    interval '1 month'),
-    ('quarter', date_trunc('quarter', t.month)::date,       interval '3 months'),
-    ('half',    make_date(extract(year FROM t.month)::int,
-                          CASE WHEN extract(month FROM t.month) <= 6 THEN 1 ELSE 7 END, 1), interval '6 months'),
-    ('year',    date_trunc('year', t.month)::date,          interval '1 year')
+CROSS JOIN LATERAL (
+    VALUES
+    ('month', t.month, interval '1 month'),
+    ('quarter', date_trunc('quarter', t.month)::date, interval '3 months'),
+    ('half', make_date(
+        extract(YEAR FROM t.month)::int,
+        CASE WHEN extract(MONTH FROM t.month) <= 6 THEN 1 ELSE 7 END, 1
+    ), interval '6 months'),
+    ('year', date_trunc('year', t.month)::date, interval '1 year')
 ) AS kind (period_type, period_start, length);
 
 CREATE TEMP TABLE refresh_month ON COMMIT DROP AS
@@ -55,11 +71,17 @@ SELECT DISTINCT month::date AS month
 FROM refresh_period AS p
 CROSS JOIN LATERAL generate_series(p.period_start, p.period_end - 1, interval '1 month') AS month
 WHERE (p.period_type = 'month')
-   OR NOT EXISTS (SELECT 1 FROM mart.agg_month_log AS log WHERE log.month = month::date);
+    OR NOT EXISTS (
+        SELECT 1 FROM mart.agg_month_log AS log
+        WHERE log.month = month::date
+    );
 
 -- The attribution of every unit to today's tree, read once per refresh.
 CREATE TEMP TABLE unit_map ON COMMIT DROP AS
-SELECT unit_code, current_unit_code FROM mart.unit_attribution;
+SELECT
+    unit_code,
+    current_unit_code
+FROM mart.unit_attribution;
 
 ANALYZE refresh_period;
 ANALYZE refresh_month;
@@ -68,4 +90,6 @@ ANALYZE unit_map;
 -- nested loops over the (large) mart tables in later steps and in invariants.sql
 ANALYZE mart.indicator, mart.indicator_method, mart.scoring_rule, mart.improvement_lever, mart.e_cert_procedure;
 
-SELECT (SELECT count(*) FROM refresh_period), (SELECT count(*) FROM refresh_month);
+SELECT
+    (SELECT count(*) FROM refresh_period),
+    (SELECT count(*) FROM refresh_month);

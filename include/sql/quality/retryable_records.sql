@@ -2,21 +2,37 @@
 -- %(rules)s) and whose unit and procedure codes are all known now; the newest copy of each
 -- (batch, ordinal). Used by tthc.quality.retry after every reference load.
 WITH waiting AS (
-    SELECT q.batch_id, q.ordinal
+    SELECT
+        q.batch_id,
+        q.ordinal
     FROM quality.quarantine AS q
     WHERE q.entity = %(entity)s AND q.resolved_at IS NULL
     GROUP BY q.batch_id, q.ordinal
     HAVING bool_and(q.rule = ANY(%(rules)s))
 )
-SELECT raw.batch_id, raw.ordinal, raw.record_key, raw.payload::text AS payload,
-       coalesce(staging.parse_source_timestamp(raw.payload->>'NgayCapNhat'), batch.extracted_at) AS updated_at
+
+SELECT
+    raw.batch_id,
+    raw.ordinal,
+    raw.record_key,
+    raw.payload::text AS payload,
+    coalesce(staging.parse_source_timestamp(raw.payload ->> 'NgayCapNhat'), batch.extracted_at) AS updated_at
 FROM waiting
-JOIN raw.record AS raw USING (batch_id, ordinal)
-JOIN raw.batch AS batch USING (batch_id)
-WHERE EXISTS (SELECT 1 FROM core.dim_unit AS u WHERE u.row_valid_to IS NULL
-                AND u.unit_code = staging.nullif_blank(raw.payload->>'MaDonViXuLy'))
-  AND EXISTS (SELECT 1 FROM core.dim_unit AS u WHERE u.row_valid_to IS NULL
-                AND u.unit_code = staging.nullif_blank(raw.payload->>'MaDonViTiepNhan'))
-  AND EXISTS (SELECT 1 FROM core.dim_procedure AS p WHERE p.row_valid_to IS NULL
-                AND p.procedure_code = staging.nullif_blank(raw.payload->>'MaTTHC'))
+INNER JOIN raw.record AS raw USING (batch_id, ordinal)
+INNER JOIN raw.batch AS batch USING (batch_id)
+WHERE EXISTS (
+        SELECT 1 FROM core.dim_unit AS u
+        WHERE u.row_valid_to IS NULL
+            AND u.unit_code = staging.nullif_blank(raw.payload ->> 'MaDonViXuLy')
+    )
+    AND EXISTS (
+        SELECT 1 FROM core.dim_unit AS u
+        WHERE u.row_valid_to IS NULL
+            AND u.unit_code = staging.nullif_blank(raw.payload ->> 'MaDonViTiepNhan')
+    )
+    AND EXISTS (
+        SELECT 1 FROM core.dim_procedure AS p
+        WHERE p.row_valid_to IS NULL
+            AND p.procedure_code = staging.nullif_blank(raw.payload ->> 'MaTTHC')
+    )
 ORDER BY raw.batch_id, raw.ordinal;
