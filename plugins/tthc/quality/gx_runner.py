@@ -51,8 +51,11 @@ class Validation:
         return failing
 
     def warning_counts(self) -> dict[str, int]:
-        return {o.rule or o.expectation_type: o.unexpected_count or 0
-                for o in self.outcomes if o.warning and not o.success}
+        return {
+            o.rule or o.expectation_type: o.unexpected_count or 0
+            for o in self.outcomes
+            if o.warning and not o.success
+        }
 
 
 def sqlalchemy_url(conninfo: str) -> str:
@@ -66,7 +69,8 @@ def sqlalchemy_url(conninfo: str) -> str:
         host=None if socket_dir else host,
         port=None if socket_dir else int(params.get("port") or 5432),
         database=params.get("dbname"),
-        query=({"host": host} if socket_dir else {}) | ({"options": params["options"]} if params.get("options") else {}),
+        query=({"host": host} if socket_dir else {})
+        | ({"options": params["options"]} if params.get("options") else {}),
     )
     return url.render_as_string(hide_password=False)
 
@@ -78,7 +82,9 @@ def validate_table(suite: Suite, conninfo: str, batch_id: int | None = None) -> 
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     context = gx.get_context(mode="ephemeral")
-    datasource = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(conninfo))
+    datasource = context.data_sources.add_postgres(
+        name="warehouse", connection_string=sqlalchemy_url(conninfo)
+    )
     schema, table = suite.table.split(".")
     asset = datasource.add_table_asset(name=suite.table, table_name=table, schema_name=schema)
     batch_definition = asset.add_batch_definition_whole_table("batch")
@@ -96,7 +102,9 @@ def validate_table(suite: Suite, conninfo: str, batch_id: int | None = None) -> 
                 rule=(config.meta or {}).get("rule"),
                 expectation_type=config.type,
                 success=bool(item.success),
-                unexpected_count=observed if isinstance(observed, int) else item.result.get("unexpected_count"),
+                unexpected_count=observed
+                if isinstance(observed, int)
+                else item.result.get("unexpected_count"),
                 warning=bool((config.meta or {}).get("warning")),
             )
         )
@@ -108,8 +116,13 @@ def validate_table(suite: Suite, conninfo: str, batch_id: int | None = None) -> 
         result_json=result.to_json_dict(),
         stage=suite.stage,
     )
-    log.info("suite %s on %s: success=%s failing=%s", suite.name, suite.relation(batch_id), validation.success,
-             validation.failing_rules())
+    log.info(
+        "suite %s on %s: success=%s failing=%s",
+        suite.name,
+        suite.relation(batch_id),
+        validation.success,
+        validation.failing_rules(),
+    )
     return validation
 
 
@@ -123,14 +136,19 @@ def _suite_kwargs(suite: Suite, batch_id: int | None = None) -> dict[str, Any]:
     definition = suite.definition
     expectations = []
     for index, expectation in enumerate(definition["expectations"]):
-        entry = {key: value for key, value in expectation.items()
-                 if key in {"type", "kwargs", "meta", "description", "severity"}}
+        entry = {
+            key: value
+            for key, value in expectation.items()
+            if key in {"type", "kwargs", "meta", "description", "severity"}
+        }
         if entry["type"] == "unexpected_rows_expectation":
             meta = entry.get("meta", {})
             if batch_id is not None and (meta.get("quarantine") or meta.get("warning")):
                 # The rule's rows were computed once into staging.rule_hit; GX reads its verdict there.
-                query = (f"SELECT ordinal, record_key, detail FROM staging.rule_hit "
-                         f"WHERE batch_id = {int(batch_id)} AND check_id = '{suite.name}:{index}'")
+                query = (
+                    f"SELECT ordinal, record_key, detail FROM staging.rule_hit "
+                    f"WHERE batch_id = {int(batch_id)} AND check_id = '{suite.name}:{index}'"
+                )
             else:
                 query = suite.bind(entry["kwargs"]["unexpected_rows_query"], batch_id)
             entry["kwargs"] = {**entry["kwargs"], "unexpected_rows_query": query}

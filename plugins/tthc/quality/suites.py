@@ -37,7 +37,7 @@ class RecordRule:
     name: str
     description: str
     unexpected_rows_query: str
-    check_id: str = ""      # "<suite>:<index of the expectation>"
+    check_id: str = ""  # "<suite>:<index of the expectation>"
     kind: str = "quarantine"  # or "warning"
 
     def query_for(self, table: str, batch_id: int | None = None) -> str:
@@ -106,6 +106,7 @@ _SQL_FILE = re.compile(r"\{sql:([A-Za-z0-9_./-]+\.sql)\}")
 
 def _inline_sql_files(query: str) -> str:
     """``{sql:marts/invariants.sql}`` -> that file of include/sql/ (a SELECT, its last ';' dropped)."""
+
     def inline(match: re.Match) -> str:
         return (SQL_DIR / match.group(1)).read_text(encoding="utf-8").strip().rstrip(";")
 
@@ -124,14 +125,20 @@ def _with_rule_queries(suite_name: str, definition: dict[str, Any]) -> dict[str,
             if not query_file:
                 raise SuiteDefinitionError(f"suite {suite_name}: {rule} names no meta.query_file")
             if "unexpected_rows_query" in expectation.get("kwargs", {}):
-                raise SuiteDefinitionError(f"suite {suite_name}: {rule} has both an inline query and "
-                                           f"meta.query_file {query_file}; the file is the one definition")
+                raise SuiteDefinitionError(
+                    f"suite {suite_name}: {rule} has both an inline query and "
+                    f"meta.query_file {query_file}; the file is the one definition"
+                )
             path = PROJECT_ROOT / query_file
             if not path.is_file():
-                raise SuiteDefinitionError(f"suite {suite_name}: {rule} runs {query_file}, which does not exist")
+                raise SuiteDefinitionError(
+                    f"suite {suite_name}: {rule} runs {query_file}, which does not exist"
+                )
             query = path.read_text(encoding="utf-8").strip().removesuffix(";").rstrip()
-            expectation = {**expectation,
-                           "kwargs": {**expectation.get("kwargs", {}), "unexpected_rows_query": query}}
+            expectation = {
+                **expectation,
+                "kwargs": {**expectation.get("kwargs", {}), "unexpected_rows_query": query},
+            }
         expectations.append(expectation)
     return {**definition, "expectations": expectations}
 
@@ -141,8 +148,13 @@ def load_suite(name: str) -> Suite:
     path = EXPECTATIONS_DIR / f"{name}.json"
     definition = _with_rule_queries(name, json.loads(path.read_text(encoding="utf-8")))
     meta = definition.get("meta", {})
-    return Suite(name=definition["name"], entity=meta["entity"], stage=meta.get("stage", name.split(".")[-1]),
-                 table=meta["table"], definition=definition)
+    return Suite(
+        name=definition["name"],
+        entity=meta["entity"],
+        stage=meta.get("stage", name.split(".")[-1]),
+        table=meta["table"],
+        definition=definition,
+    )
 
 
 def find_suite(name: str) -> Suite | None:

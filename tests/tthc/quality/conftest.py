@@ -23,10 +23,16 @@ def warehouse_connection_json(dsn: str) -> str:
     import psycopg
 
     params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return json.dumps({
-        "conn_type": "postgres", "host": params.get("host"), "port": int(params.get("port") or 5432),
-        "login": params.get("user"), "password": params.get("password"), "schema": params["dbname"],
-    })
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": params.get("host"),
+            "port": int(params.get("port") or 5432),
+            "login": params.get("user"),
+            "password": params.get("password"),
+            "schema": params["dbname"],
+        }
+    )
 
 
 class _Inbox:
@@ -34,7 +40,9 @@ class _Inbox:
         self.messages: list = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=default_policy))
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
+        )
         return "250 OK"
 
 
@@ -45,11 +53,19 @@ def smtp_server():
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    inbox.connection = json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
-        "extra": {"from_email": "tthc@example.test", "to": "ops@example.test", "disable_tls": True,
-                  "disable_ssl": True},
-    })
+    inbox.connection = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "extra": {
+                "from_email": "tthc@example.test",
+                "to": "ops@example.test",
+                "disable_tls": True,
+                "disable_ssl": True,
+            },
+        }
+    )
     try:
         yield inbox
     finally:
@@ -75,8 +91,15 @@ def webhook_server():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.calls = calls
-    server.connection = json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": server.server_port,
-                                    "schema": "http", "extra": {"endpoint": "/hooks/tthc"}})
+    server.connection = json.dumps(
+        {
+            "conn_type": "http",
+            "host": "127.0.0.1",
+            "port": server.server_port,
+            "schema": "http",
+            "extra": {"endpoint": "/hooks/tthc"},
+        }
+    )
     try:
         yield server
     finally:
@@ -88,22 +111,35 @@ def run_dag_allowing_failure(airflow_home, pseudonym_key):
     """Like conftest's ``run_dag``, with extra environment and a failure that may be expected:
     returns (succeeded, CompletedProcess)."""
 
-    def run(dag_id: str, *, warehouse_dsn: str, source: str | None = None, conf: dict | None = None,
-            env: dict[str, str] | None = None, expect_failure: bool = False):
+    def run(
+        dag_id: str,
+        *,
+        warehouse_dsn: str,
+        source: str | None = None,
+        conf: dict | None = None,
+        env: dict[str, str] | None = None,
+        expect_failure: bool = False,
+    ):
         run_env = devstack.airflow_env(home=airflow_home)
-        run_env.update(AIRFLOW_CONN_TTHC_WAREHOUSE=warehouse_connection_json(warehouse_dsn),
-                       TTHC_PSEUDONYM_KEY=pseudonym_key)
+        run_env.update(
+            AIRFLOW_CONN_TTHC_WAREHOUSE=warehouse_connection_json(warehouse_dsn),
+            TTHC_PSEUDONYM_KEY=pseudonym_key,
+        )
         if source:
             run_env["AIRFLOW_CONN_TTHC_SOURCE"] = source
         run_env.update(env or {})
         command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
         if conf:
             command += ["-c", json.dumps(conf)]
-        result = subprocess.run(command, env=run_env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            command, env=run_env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+        )
         failed = result.returncode != 0 or "state=failed" in result.stdout + result.stderr
         if failed != expect_failure:
-            raise AssertionError(f"{dag_id}: failed={failed}, expected {expect_failure}:\n"
-                                 f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+            raise AssertionError(
+                f"{dag_id}: failed={failed}, expected {expect_failure}:\n"
+                f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+            )
         return result
 
     return run

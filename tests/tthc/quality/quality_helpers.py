@@ -20,9 +20,15 @@ def land(dsn: str, entity: str, records: list[dict], *, window=None, endpoint: s
                VALUES (%s, %s, %s, %s, %s, 'test') RETURNING batch_id""",
             (entity, endpoint or spec.endpoint, *(window or (None, None)), len(records)),
         ).fetchone()[0]
-        warehouse.copy_rows(conn, "raw.record", ("batch_id", "ordinal", "record_key", "payload"), (
-            (batch_id, n, record.get(spec.key_field) or None, json.dumps(record, ensure_ascii=False))
-            for n, record in enumerate(records, start=1)))
+        warehouse.copy_rows(
+            conn,
+            "raw.record",
+            ("batch_id", "ordinal", "record_key", "payload"),
+            (
+                (batch_id, n, record.get(spec.key_field) or None, json.dumps(record, ensure_ascii=False))
+                for n, record in enumerate(records, start=1)
+            ),
+        )
     return batch_id
 
 
@@ -38,12 +44,15 @@ def load_reference_directly(dsn: str, province) -> None:
     days = WorkingCalendar.default().days(date(2020, 1, 1), date(2026, 12, 31))
     with psycopg.connect(dsn) as conn:
         conn.execute("CREATE TEMP TABLE incoming_day (LIKE core.dim_date) ON COMMIT DROP")
-        warehouse.copy_rows(conn, "incoming_day", ("day", "is_working_day", "holiday_name", "lunar_date", "source"),
-                            ((d.day, d.is_working_day, d.holiday_name, d.lunar_date, d.source) for d in days))
+        warehouse.copy_rows(
+            conn,
+            "incoming_day",
+            ("day", "is_working_day", "holiday_name", "lunar_date", "source"),
+            ((d.day, d.is_working_day, d.holiday_name, d.lunar_date, d.source) for d in days),
+        )
         warehouse.run_sql(conn, "core/merge_calendar.sql")
 
 
 def fetch(dsn: str, sql: str, params=None) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(sql, params).fetchall()
-

@@ -17,10 +17,16 @@ def dag_bag() -> DagBag:
 def test_every_task_alerts_on_failure_and_never_on_retry(dag_bag):
     tthc = [dag for dag in dag_bag.dags.values() if "tthc" in dag.tags]
     assert {"tthc_reference", "tthc_dossiers", "tthc_feedback", "tthc_indicators", "tthc_freshness"} <= {
-        dag.dag_id for dag in tthc}
+        dag.dag_id for dag in tthc
+    }
     for dag in tthc:
-        if dag.dag_id not in {"tthc_reference", "tthc_dossiers", "tthc_feedback", "tthc_indicators",
-                              "tthc_freshness"}:
+        if dag.dag_id not in {
+            "tthc_reference",
+            "tthc_dossiers",
+            "tthc_feedback",
+            "tthc_indicators",
+            "tthc_freshness",
+        }:
             continue  # DAGs of other issues wire their own alerts
         for task in dag.tasks:
             callbacks = task.on_failure_callback or []
@@ -43,8 +49,9 @@ def test_a_failure_message_says_what_where_and_how_many():
         alert_subject = "[tthc] batch 7 (dossier) rejected: volume"
         alert_lines = ["Records: 5 extracted", "  Data Docs: file:///docs/page.html"]
 
-    subject, lines = failure_message({"ti": TI(), "exception": Rejected("x"),
-                                      "params": {"start": "2024-05-01", "end": "2024-06-01"}})
+    subject, lines = failure_message(
+        {"ti": TI(), "exception": Rejected("x"), "params": {"start": "2024-05-01", "end": "2024-06-01"}}
+    )
     text = "\n".join(lines)
     assert subject == Rejected.alert_subject
     assert "load_dossiers[3]" in text and "2024-05-01 .. 2024-06-01" in text and "Records: 5" in text

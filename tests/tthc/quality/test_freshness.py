@@ -32,9 +32,14 @@ def loaded(make_database, province, request) -> tuple[str, int]:
     dsn = make_database("freshness_" + request.node.name[5:25].lower())
     load_reference_directly(dsn, province)
     defective = set(province.truth.defects)
-    clean = [r for r in province.iter_dossiers()
-             if r.get("MaHoSo") and r["MaHoSo"] not in defective and str(r.get("DaXoa")) != "1"
-             and str(r.get("NgayCapNhat") or "")[:8].replace("-", "") < "20240601"]
+    clean = [
+        r
+        for r in province.iter_dossiers()
+        if r.get("MaHoSo")
+        and r["MaHoSo"] not in defective
+        and str(r.get("DaXoa")) != "1"
+        and str(r.get("NgayCapNhat") or "")[:8].replace("-", "") < "20240601"
+    ]
     batch_id = land(dsn, "dossier", clean[:300], window=MAY)
     assert load_batch(batch_id, dsn=dsn).loaded == 300
     return dsn, batch_id
@@ -49,8 +54,9 @@ def alerting(monkeypatch, smtp_server, webhook_server):
 
 def alerts_received(smtp_server, webhook_server, expected: int) -> tuple[list, list]:
     deadline = time.monotonic() + 5
-    while (len(smtp_server.messages) < expected or len(webhook_server.calls) < expected) \
-            and time.monotonic() < deadline:
+    while (
+        len(smtp_server.messages) < expected or len(webhook_server.calls) < expected
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
     return smtp_server.messages, webhook_server.calls
 
@@ -60,7 +66,7 @@ def test_a_silence_in_arrivals_alerts_once_and_an_arrival_in_time_does_not(loade
     last = fetch(dsn, "SELECT max(received_at) FROM core.fact_dossier")[0][0]
 
     in_time = check_freshness(dsn, last + timedelta(minutes=30))
-    silent = check_freshness(dsn, last + timedelta(days=7))          # five working days, at least
+    silent = check_freshness(dsn, last + timedelta(days=7))  # five working days, at least
     still_silent = check_freshness(dsn, last + timedelta(days=7, hours=1))
 
     assert in_time["fresh"] and not in_time["alerted"]
@@ -72,7 +78,9 @@ def test_a_silence_in_arrivals_alerts_once_and_an_arrival_in_time_does_not(loade
     assert "core.fact_dossier" in calls[0]["body"]["text"]
 
 
-def test_batches_left_out_of_every_refresh_alert_once_past_the_lag_and_clear_after_a_refresh(loaded, alerting):
+def test_batches_left_out_of_every_refresh_alert_once_past_the_lag_and_clear_after_a_refresh(
+    loaded, alerting
+):
     dsn, batch_id = loaded
     loaded_at = fetch(dsn, "SELECT loaded_at FROM raw.batch WHERE batch_id = %s", (batch_id,))[0][0]
 

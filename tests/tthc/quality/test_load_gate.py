@@ -30,9 +30,14 @@ def province():
 def clean(province):
     """Clean, live dossiers last updated before June 2024 (so no date lies after the windows)."""
     defective = set(province.truth.defects)
-    return [r for r in province.iter_dossiers()
-            if r.get("MaHoSo") and r["MaHoSo"] not in defective and str(r.get("DaXoa")) != "1"
-            and str(r.get("NgayCapNhat") or "")[:8].replace("-", "") < "20240601"]
+    return [
+        r
+        for r in province.iter_dossiers()
+        if r.get("MaHoSo")
+        and r["MaHoSo"] not in defective
+        and str(r.get("DaXoa")) != "1"
+        and str(r.get("NgayCapNhat") or "")[:8].replace("-", "") < "20240601"
+    ]
 
 
 @pytest.fixture
@@ -50,11 +55,18 @@ def test_a_clean_batch_loads_and_keeps_its_evidence(dsn, clean):
     audit = load_batch(land(dsn, "dossier", clean[:300], window=window(SLOTS[0])), dsn=dsn)
     assert audit.extracted == audit.loaded + audit.quarantined == 300
     assert audit.quarantined == 0, audit.failing_rules
-    suites = {row[0] for row in fetch(dsn, "SELECT suite FROM quality.validation_result WHERE batch_id = %s",
-                                      (audit.batch_id,))}
+    suites = {
+        row[0]
+        for row in fetch(
+            dsn, "SELECT suite FROM quality.validation_result WHERE batch_id = %s", (audit.batch_id,)
+        )
+    }
     assert suites == {"dossier.raw", "dossier.staging", "dossier.core"}
-    rules = dict(fetch(dsn, "SELECT rule, passed FROM quality.batch_rule_result WHERE batch_id = %s",
-                       (audit.batch_id,)))
+    rules = dict(
+        fetch(
+            dsn, "SELECT rule, passed FROM quality.batch_rule_result WHERE batch_id = %s", (audit.batch_id,)
+        )
+    )
     assert set(rules) == {"quarantined_share", "volume", "unit_stopped", "column_emptied"}
     assert all(rules.values())
     assert set(audit.warnings) <= {"due_date_matches_time_limit", "late_has_apology"}
@@ -63,13 +75,18 @@ def test_a_clean_batch_loads_and_keeps_its_evidence(dsn, clean):
 
 
 def _rejected(dsn: str, batch_id: int, rule: str):
-    status, reason = fetch(dsn, "SELECT status, status_reason FROM raw.batch WHERE batch_id = %s", (batch_id,))[0]
+    status, reason = fetch(
+        dsn, "SELECT status, status_reason FROM raw.batch WHERE batch_id = %s", (batch_id,)
+    )[0]
     assert status == "rejected" and rule in reason
     assert fetch(dsn, "SELECT count(*) FROM core.fact_dossier WHERE batch_id = %s", (batch_id,))[0][0] == 0
     assert fetch(dsn, "SELECT count(*) FROM quality.quarantine WHERE batch_id = %s", (batch_id,))[0][0] == 0
     assert fetch(dsn, "SELECT count(*) FROM quality.run_audit WHERE batch_id = %s", (batch_id,))[0][0] == 0
-    assert fetch(dsn, """SELECT passed FROM quality.batch_rule_result WHERE batch_id = %s AND rule = %s""",
-                 (batch_id, rule)) == [(False,)]
+    assert fetch(
+        dsn,
+        """SELECT passed FROM quality.batch_rule_result WHERE batch_id = %s AND rule = %s""",
+        (batch_id, rule),
+    ) == [(False,)]
 
 
 def test_too_many_quarantined_records_reject_the_batch_before_core(dsn, clean):
@@ -86,7 +103,7 @@ def test_too_many_quarantined_records_reject_the_batch_before_core(dsn, clean):
 
 def test_volume_far_below_the_same_hour_of_past_weeks_rejects(dsn, clean):
     for k, slot in enumerate(SLOTS[:3]):
-        load_batch(land(dsn, "dossier", clean[k * 60:(k + 1) * 60], window=window(slot)), dsn=dsn)
+        load_batch(land(dsn, "dossier", clean[k * 60 : (k + 1) * 60], window=window(slot)), dsn=dsn)
     batch_id = land(dsn, "dossier", clean[200:205], window=window(SLOTS[3]))
     with pytest.raises(BatchRejectedError):
         load_batch(batch_id, dsn=dsn)
@@ -99,8 +116,15 @@ def test_a_unit_that_stopped_sending_rejects(dsn, clean):
     others = [r for r in clean if r["MaDonViTiepNhan"] != unit]
     assert len(ours) >= 36
     for k, slot in enumerate(SLOTS[:3]):
-        load_batch(land(dsn, "dossier", ours[k * 12:(k + 1) * 12] + others[k * 40:(k + 1) * 40],
-                        window=window(slot)), dsn=dsn)
+        load_batch(
+            land(
+                dsn,
+                "dossier",
+                ours[k * 12 : (k + 1) * 12] + others[k * 40 : (k + 1) * 40],
+                window=window(slot),
+            ),
+            dsn=dsn,
+        )
     batch_id = land(dsn, "dossier", others[200:250], window=window(SLOTS[3]))
     with pytest.raises(BatchRejectedError) as error:
         load_batch(batch_id, dsn=dsn)
@@ -110,7 +134,7 @@ def test_a_unit_that_stopped_sending_rejects(dsn, clean):
 
 def test_a_column_that_became_empty_rejects(dsn, clean):
     for k, slot in enumerate(SLOTS[:3]):
-        load_batch(land(dsn, "dossier", clean[k * 40:(k + 1) * 40], window=window(slot)), dsn=dsn)
+        load_batch(land(dsn, "dossier", clean[k * 40 : (k + 1) * 40], window=window(slot)), dsn=dsn)
     records = copy.deepcopy(clean[150:190])
     for record in records:
         record["TrichYeuHoSo"] = ""
@@ -128,8 +152,9 @@ def test_records_waiting_for_a_unit_are_retried_after_the_reference_load(dsn, cl
     with psycopg.connect(dsn) as conn:  # the unit is not known yet
         conn.execute("DELETE FROM core.dim_unit WHERE unit_code = %s", (unit,))
     waiting = [r for r in clean if r["MaDonViXuLy"] == unit][:5]
-    batch_id = land(dsn, "dossier", waiting + [r for r in clean if r["MaDonViXuLy"] != unit][:60],
-                    window=window(SLOTS[0]))
+    batch_id = land(
+        dsn, "dossier", waiting + [r for r in clean if r["MaDonViXuLy"] != unit][:60], window=window(SLOTS[0])
+    )
     audit = load_batch(batch_id, dsn=dsn)
     assert audit.quarantined == len(waiting) and audit.failing_rules == {"unit_known": len(waiting)}
     assert retry_waiting(dsn) is None, "nothing is retried while the unit is still unknown"
@@ -137,14 +162,23 @@ def test_records_waiting_for_a_unit_are_retried_after_the_reference_load(dsn, cl
     load_batch(land(dsn, "unit", province.units), dsn=dsn)  # the next reference load brings it
     retried = retry_waiting(dsn)
     assert retried["extracted"] == retried["loaded"] == len(waiting) and retried["quarantined"] == 0
-    rows = fetch(dsn, """SELECT resolved_at IS NOT NULL, resolved_batch_id, resolution FROM quality.quarantine
-                         WHERE batch_id = %s""", (batch_id,))
+    rows = fetch(
+        dsn,
+        """SELECT resolved_at IS NOT NULL, resolved_batch_id, resolution FROM quality.quarantine
+                         WHERE batch_id = %s""",
+        (batch_id,),
+    )
     assert rows and all(r == (True, retried["batch_id"], "loaded_later") for r in rows)
     codes = {r["MaHoSo"] for r in waiting}
-    assert {row[0] for row in fetch(dsn, "SELECT ma_ho_so FROM core.fact_dossier WHERE ma_ho_so = ANY(%s)",
-                                    (list(codes),))} == codes
+    assert {
+        row[0]
+        for row in fetch(
+            dsn, "SELECT ma_ho_so FROM core.fact_dossier WHERE ma_ho_so = ANY(%s)", (list(codes),)
+        )
+    } == codes
     assert fetch(dsn, "SELECT endpoint FROM raw.batch WHERE batch_id = %s", (retried["batch_id"],)) == [
-        ("quality:retry",)]
+        ("quality:retry",)
+    ]
 
 
 def test_a_corrected_record_resolves_its_quarantine_row(dsn, clean):
@@ -154,8 +188,9 @@ def test_a_corrected_record_resolves_its_quarantine_row(dsn, clean):
     load_batch(first, dsn=dsn)
     second = land(dsn, "dossier", [record] + clean[41:80], window=window(SLOTS[1]))
     load_batch(second, dsn=dsn)
-    assert fetch(dsn, "SELECT resolved_batch_id, resolution FROM quality.quarantine WHERE batch_id = %s",
-                 (first,)) == [(second, "loaded_later")]
+    assert fetch(
+        dsn, "SELECT resolved_batch_id, resolution FROM quality.quarantine WHERE batch_id = %s", (first,)
+    ) == [(second, "loaded_later")]
 
 
 def test_check_mart_fails_on_a_ratio_above_one(dsn):
@@ -170,8 +205,11 @@ def test_check_mart_fails_on_a_ratio_above_one(dsn):
     with pytest.raises(MartInvariantError) as error:
         check_mart(dsn)
     assert "mart_ratio_in_unit_interval" in str(error.value)
-    stored = fetch(dsn, "SELECT success, data_docs_url FROM quality.validation_result WHERE suite = 'mart' "
-                        "ORDER BY validation_id DESC LIMIT 1")[0]
+    stored = fetch(
+        dsn,
+        "SELECT success, data_docs_url FROM quality.validation_result WHERE suite = 'mart' "
+        "ORDER BY validation_id DESC LIMIT 1",
+    )[0]
     assert stored[0] is False and stored[1].startswith("file://")
 
 
@@ -185,27 +223,44 @@ def test_the_core_checks_find_each_broken_invariant(dsn, clean):
     suite = load_suite("dossier.core")
     assert validate_table(suite, dsn, batch_id).success
     with psycopg.connect(dsn) as conn:
-        judged, = conn.execute("SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s AND timeliness IS NOT NULL "
-                               "ORDER BY ma_ho_so LIMIT 1", (batch_id,)).fetchone()
+        (judged,) = conn.execute(
+            "SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s AND timeliness IS NOT NULL "
+            "ORDER BY ma_ho_so LIMIT 1",
+            (batch_id,),
+        ).fetchone()
         tombstoned, tombstoned_id, children = conn.execute(
             """SELECT fact.ma_ho_so, fact.dossier_id, count(*) FROM core.fact_dossier AS fact
                JOIN core.dossier_step AS step USING (dossier_id)
                WHERE fact.batch_id = %s AND fact.ma_ho_so <> %s
-               GROUP BY 1, 2 ORDER BY 1 LIMIT 1""", (batch_id, judged)).fetchone()
-        miscounted, = conn.execute("SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s AND ma_ho_so NOT IN "
-                                   "(%s, %s) ORDER BY ma_ho_so LIMIT 1", (batch_id, judged, tombstoned)).fetchone()
+               GROUP BY 1, 2 ORDER BY 1 LIMIT 1""",
+            (batch_id, judged),
+        ).fetchone()
+        (miscounted,) = conn.execute(
+            "SELECT ma_ho_so FROM core.fact_dossier WHERE batch_id = %s AND ma_ho_so NOT IN "
+            "(%s, %s) ORDER BY ma_ho_so LIMIT 1",
+            (batch_id, judged, tombstoned),
+        ).fetchone()
         conn.execute("UPDATE core.fact_dossier SET finished_at = NULL WHERE ma_ho_so = %s", (judged,))
-        conn.execute("INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id, dossier_id) "
-                     "VALUES (%s, now(), %s, %s)", (tombstoned, batch_id, tombstoned_id))
-        conn.execute("UPDATE core.fact_dossier SET supplement_count = supplement_count + 1 WHERE ma_ho_so = %s",
-                     (miscounted,))
+        conn.execute(
+            "INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id, dossier_id) "
+            "VALUES (%s, now(), %s, %s)",
+            (tombstoned, batch_id, tombstoned_id),
+        )
+        conn.execute(
+            "UPDATE core.fact_dossier SET supplement_count = supplement_count + 1 WHERE ma_ho_so = %s",
+            (miscounted,),
+        )
         other_children = conn.execute(
             """SELECT (SELECT count(*) FROM core.dossier_document WHERE dossier_id = %(id)s)
                     + (SELECT count(*) FROM core.dossier_fee WHERE dossier_id = %(id)s)
                     + (SELECT count(*) FROM core.dossier_result WHERE dossier_id = %(id)s)
                     + (SELECT count(*) FROM core.dossier_supplement WHERE dossier_id = %(id)s)""",
-            {"id": tombstoned_id}).fetchone()[0]
+            {"id": tombstoned_id},
+        ).fetchone()[0]
     validation = validate_table(suite, dsn, batch_id)
     assert validation.failing_rules() == {
-        "core_timeliness_only_when_judged": 1, "core_no_tombstoned_fact": 1,
-        "core_children_reference_live_facts": children + other_children, "core_supplement_count_matches": 1}
+        "core_timeliness_only_when_judged": 1,
+        "core_no_tombstoned_fact": 1,
+        "core_children_reference_live_facts": children + other_children,
+        "core_supplement_count_matches": 1,
+    }
