@@ -15,6 +15,8 @@ Placeholders in a query: ``{batch}`` is the rows under validation (the staged ta
 with ``meta.batch_scope`` the suite's table restricted to the batch), ``{batch_id}`` the batch id,
 ``{sql:<file>}`` a SELECT file of ``include/sql/`` (so a check written as SQL elsewhere is one
 definition too).
+
+Every rule by name, suite and stage: docs/quality-rules.md.
 """
 
 from __future__ import annotations
