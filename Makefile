@@ -37,9 +37,7 @@ airflow: $(STAMP)
 	$(BIN)/python -m tthc.devstack airflow
 
 ## make test: the whole suite, integration tests included, against a real PostgreSQL
-test: $(STAMP) system-deps
-	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint include/sql
+test: lint system-deps
 	$(BIN)/pytest
 
 ## make test-system: the real Airflow services (api-server, scheduler, dag-processor, triggerer,
@@ -58,8 +56,12 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+## make lint: ruff (rules, Airflow's AIR3, the DAG files' banned imports) and its formatter, the
+## package's layers (import-linter), sqlfluff on include/sql
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/sqlfluff lint include/sql
 
 ## make bench: the benchmarks, figures printed and written to bench/results/

@@ -28,7 +28,7 @@ WITH accepted AS (
 
 -- Sorted on the codes' bytes: the database's collation (C.UTF-8 here, compared with strcoll) sorts
 -- them in the same order and calls the same codes equal (a deterministic collation breaks ties by
--- the bytes), at a cost: 0.02-0.03 s of the ~0.22 s of this statement on the largest month.
+-- the bytes), at a cost (docs/performance.md).
 newest AS (
     SELECT DISTINCT ON (dossier_code COLLATE "C") *
     FROM accepted
@@ -51,8 +51,7 @@ WHERE newest.source_updated_at > coalesce(greatest(live.source_updated_at, tombs
 ORDER BY newest.ordinal;
 
 -- The planner needs the size of what changed to pick index lookups over scans of core: the row
--- count, not fine histograms (a sample of 3,000 rows instead of 30,000: 0.01 s instead of 0.16 s
--- on the largest month's 66,192 changed dossiers, with the same plans).
+-- count, not fine histograms, which a small sample gives with the same plans.
 SET LOCAL default_statistics_target = 10;
 ANALYZE changed_dossier;
 RESET default_statistics_target;
@@ -124,10 +123,9 @@ dossier AS (
         staged.finished_at - coalesce(sup.supplement_pause, interval '0') AS end_adjusted,
         -- The flags the indicators read off the child lists. Each is the set of this batch's
         -- dossiers with a qualifying child, hashed once and probed per dossier: an aggregate per
-        -- list (bool_or grouped by dossier) cost 0.18 s more on the largest month's 66,192 facts
-        -- (medians of 5), and correlated EXISTS hashed every batch's rows in staging instead (a
-        -- backfill's extractions run ahead of its loads, so staging holds many batches). The
-        -- planner hashes a set only if it expects it to fit in hash memory (twice the work_mem
+        -- list (bool_or grouped by dossier) is slower, and correlated EXISTS hashed every batch's
+        -- rows in staging instead (a backfill's extractions run ahead of its loads, so staging
+        -- holds many batches). The planner hashes a set only if it expects it to fit in hash memory (twice the work_mem
         -- set above, by default), else it rescans it per dossier: a batch is at most a month
         -- (tthc.windows), its ordinals a few MB.
         c.ordinal IN (
@@ -207,14 +205,11 @@ FROM dossier AS d;
 -- its index from left to right, most into the page the one before touched. No ORDER BY asks for it:
 -- the hash join below reads each staged list in the order the extraction wrote it, (ordinal,
 -- position), and a new dossier's id follows its ordinal (changed_dossier above), so the rows come
--- out in key order already (a replaced dossier keeps its older id and lands where that id is). On the
--- largest month of the 1M warehouse, the statements from changed_dossier to the last child insert
--- took 1.79 s this way, against 2.11 s with the ids in code order and each list sorted by key here,
--- and 2.18 s with neither (medians of 4, alternated). Sorted or not, the inserts write the same rows.
+-- out in key order already (a replaced dossier keeps its older id and lands where that id is).
+-- Sorted or not, the inserts write the same rows; in key order they are faster (docs/performance.md).
 -- Staging is joined on the batch id as a constant, here and in the fact insert: on
 -- changed_dossier's column instead, the planner cannot tell which partition holds the batch and
--- reads every batch staged (a backfill's extractions run ahead of its loads). With two other
--- months staged, the merge of the largest month took 3.49 s that way, 3.26 s this way (medians of 3).
+-- reads every batch staged (a backfill's extractions run ahead of its loads).
 INSERT INTO core.dossier_document (
     dossier_id, ma_ho_so, position, component_code, file_name, is_digitized, is_reused, from_citizen_store
 )
@@ -290,7 +285,7 @@ WHERE c.is_deleted = 0;
 
 -- What the loader reports: how many dossiers changed, and the units whose figures they move
 -- (a dossier that changed unit moves the figures of both).
--- (Two scans under a UNION, hashed: an unnest per dossier cost 0.05 s on the largest month.)
+-- (Two scans under a UNION, hashed: cheaper than an unnest per dossier.)
 SELECT
     count(*) AS changed,
     ARRAY(

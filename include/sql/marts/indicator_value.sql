@@ -30,7 +30,7 @@ WITH open_dossier AS (
         d.supplement_count
     FROM period_end AS e
     -- One index lookup per period end: as a plain join, the planner scanned every fact once for
-    -- all the ends (measured: 1.1 s instead of 0.1-0.25 s for three ends on 1M dossiers).
+    -- all the ends, several times slower (docs/performance.md).
     CROSS JOIN
         LATERAL (
             SELECT

@@ -1,6 +1,6 @@
 -- Mart invariants: every row returned is a violation (none after a correct refresh). Columns:
 -- check_name, period_type, period_start, unit_code, unit_scheme, indicator_code, detail.
--- Issue 4 hooks these into alerts. (No percent signs: the file is sent with client-side binding.)
+-- The mart suite alerts on them. (No percent signs: the file is sent with client-side binding.)
 WITH additive AS (          -- indicators whose numerators and denominators add up the unit tree
     SELECT v.*
     FROM mart.indicator_value AS v
