@@ -188,7 +188,7 @@ SELECT
     d.reused_component,
     d.citizen_store_component,
     CASE WHEN d.finished_at IS NOT NULL THEN d.end_adjusted END,
-    -- Timeliness (indicators.md): only finished dossiers with a promised date are judged;
+    -- Timeliness (docs/indicators.md, "Words used"): only finished dossiers with a promised date are judged;
     -- more than one supplement request is late whatever the dates say (the portal's rule).
     CASE
         WHEN d.status NOT IN (7, 8, 9, 10) OR d.finished_at IS NULL OR d.due_at IS NULL THEN NULL

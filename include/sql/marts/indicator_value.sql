@@ -1,5 +1,5 @@
 -- Rewrite mart.indicator_value for the periods of refresh_period (refresh_scope.sql), every
--- indicator of indicators.md, every unit, both unit schemes:
+-- indicator of docs/indicators.md, every unit, both unit schemes:
 --   as_recorded  dossiers on their competent unit as it was; units valid during the period;
 --   current      history re-expressed on today's units through mart.unit_attribution (each old
 --                unit goes to exactly one unit of today, so nothing is counted twice).

@@ -1,4 +1,5 @@
 -- Recompute the monthly leaf aggregates of the months in refresh_month, per unit as recorded
+-- (definitions: docs/indicators.md, "The indicators")
 -- (the competent unit, MaDonViXuLy), from core.fact_dossier: only the dossiers received or
 -- finished in those months are read (index ranges on received_at / finished_at).
 -- Months are local months (Asia/Ho_Chi_Minh): a dossier received on 31 December 23:59 local time

@@ -1,6 +1,7 @@
 -- Rewrite mart.rank_gap for the periods of refresh_period: for each unit and scored indicator,
 -- the points lost, and how many more dossiers (procedures, communes, PAKN) would lift the unit to
--- the total of the unit(s) ranked just above it in its level.
+-- the total of the unit(s) ranked just above it in its level (docs/indicators.md, "The road to a
+-- better rank").
 --
 -- Method. An item scores max x n / (d x X) (X = 1 for linear, the threshold for 'full at X'),
 -- rounded to two decimals, capped at max. Turning k more of the d dossiers into "good" ones (a

@@ -1,6 +1,7 @@
 -- Rewrite mart.score_766 for the periods of refresh_period from the item scores already in
 -- mart.indicator_value: six group scores, the total, what could be scored, the rank among the
--- units of the same type under the same parent ("7/8 districts") and the rating band.
+-- units of the same type under the same parent ("7/8 districts") and the rating band
+-- (docs/indicators.md, "The scorecard").
 
 DELETE FROM mart.score_766 AS s
 USING refresh_period AS p

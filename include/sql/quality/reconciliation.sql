@@ -2,7 +2,7 @@
 -- per competent unit and day. The source counts every record it holds, so the warehouse side is
 -- live facts plus open quarantine (records set aside are still the source's records).
 -- Received: status not 1 or 3, not deleted, by NgayTiepNhan; finished: status 7-10 by
--- NgayKetThucXuLy (source-api.md, "Counts").
+-- NgayKetThucXuLy (docs/source-api.md, "Daily counts").
 WITH open_quarantine AS (   -- one row per quarantined record (a record may break several rules)
     SELECT DISTINCT
         q.batch_id,
