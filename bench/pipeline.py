@@ -193,19 +193,9 @@ def end_to_end(volume: int, admin_dsn: str) -> dict:
         str(round(volume / SIM_YEARS)),
     ]
     with devstack.simulator_process(client_id, client_secret, extra) as source:
-        params = psycopg.conninfo.conninfo_to_dict(dsn)
         env = devstack.airflow_env() | {
             "AIRFLOW_CONN_TTHC_SOURCE": source,
-            "AIRFLOW_CONN_TTHC_WAREHOUSE": json.dumps(
-                {
-                    "conn_type": "postgres",
-                    "host": params.get("host"),
-                    "port": int(params.get("port") or 5432),
-                    "login": params.get("user"),
-                    "password": params.get("password"),
-                    "schema": params["dbname"],
-                }
-            ),
+            "AIRFLOW_CONN_TTHC_WAREHOUSE": warehouse.airflow_connection_json(dsn),
             "TTHC_PSEUDONYM_KEY": secrets.token_urlsafe(32),
         }
         simulator = next(child for child in psutil.Process().children() if "simulator" in child.cmdline())

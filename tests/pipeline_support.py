@@ -8,25 +8,14 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import psycopg
-
 from simulator.server import FaultConfig, SimulatorServer, run_in_thread
+from tthc import warehouse
 
 SMALL_VOLUME = 20_000  # dossiers a year: the smallest volume the simulator can plant its figures in
 
 
 def warehouse_connection_json(dsn: str) -> str:
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": params.get("host"),
-            "port": int(params.get("port") or 5432),
-            "login": params.get("user"),
-            "password": params.get("password"),
-            "schema": params["dbname"],
-        }
-    )
+    return warehouse.airflow_connection_json(dsn)
 
 
 def source_connection_json(server) -> str:

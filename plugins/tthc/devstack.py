@@ -118,17 +118,7 @@ def warehouse_connection(database: str = WAREHOUSE_DB, *, create: bool = True) -
     admin = local_server_admin_dsn()
     if create:
         ensure_database(admin, database)
-    params = psycopg.conninfo.conninfo_to_dict(admin)
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": params.get("host") or "127.0.0.1",
-            "port": int(params.get("port") or 5432),
-            "login": params.get("user") or "postgres",
-            "password": params.get("password") or None,
-            "schema": database,
-        }
-    )
+    return warehouse.airflow_connection_json(admin, database)
 
 
 def free_port() -> int:

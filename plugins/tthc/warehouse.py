@@ -9,6 +9,7 @@ runs inside the caller's transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,6 +52,22 @@ def conninfo(conn: ConnectionFields) -> str:
         if key in conn.extra:
             params[key] = conn.extra[key]
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
+
+
+def airflow_connection_json(dsn: str, dbname: str | None = None) -> str:
+    """The Airflow connection (JSON form, for ``AIRFLOW_CONN_TTHC_WAREHOUSE``) of a libpq DSN, with
+    ``dbname`` instead of the DSN's database if given: the inverse of :func:`conninfo`."""
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": params.get("host") or "127.0.0.1",
+            "port": int(params.get("port") or 5432),
+            "login": params.get("user") or "postgres",
+            "password": params.get("password") or None,
+            "schema": dbname or params.get("dbname") or "postgres",
+        }
+    )
 
 
 def warehouse_conninfo(conn_id: str = WAREHOUSE_CONN_ID) -> str:

@@ -196,3 +196,37 @@ def test_a_warehouse_made_by_the_numbered_schema_files_is_refused(make_database)
         message = str(refused.value)
         assert "001_schemas.sql" in message and "no upgrade path" in message
         assert "Drop the warehouse database and create it again" in message
+
+
+def test_a_dsn_goes_to_airflow_and_back_unchanged(monkeypatch):
+    """The dev stack, the tests and the bench hand the warehouse to Airflow as
+    AIRFLOW_CONN_TTHC_WAREHOUSE; what the pipeline reads back is the server and database given."""
+    dsn = "host=db.example.vn port=5433 user=etl password=s3cr%t dbname=tthc_x"
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse.airflow_connection_json(dsn))
+    back = psycopg.conninfo.conninfo_to_dict(warehouse.warehouse_conninfo())
+    assert {k: back[k] for k in ("host", "port", "user", "password", "dbname")} == {
+        "host": "db.example.vn",
+        "port": "5433",
+        "user": "etl",
+        "password": "s3cr%t",
+        "dbname": "tthc_x",
+    }
+    other = psycopg.conninfo.conninfo_to_dict(
+        warehouse.conninfo(json_fields(warehouse.airflow_connection_json(dsn, "tthc_other")))
+    )
+    assert other["dbname"] == "tthc_other"
+
+
+def json_fields(connection_json: str):
+    from tthc.settings import ConnectionFields
+
+    fields = json.loads(connection_json)
+    return ConnectionFields(
+        conn_id="probe",
+        conn_type=fields["conn_type"],
+        host=fields["host"],
+        port=fields["port"],
+        schema=fields["schema"],
+        login=fields["login"],
+        password=fields["password"],
+    )

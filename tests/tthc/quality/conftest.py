@@ -20,19 +20,9 @@ from tthc.devstack import free_port
 
 
 def warehouse_connection_json(dsn: str) -> str:
-    import psycopg
+    from tthc import warehouse
 
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": params.get("host"),
-            "port": int(params.get("port") or 5432),
-            "login": params.get("user"),
-            "password": params.get("password"),
-            "schema": params["dbname"],
-        }
-    )
+    return warehouse.airflow_connection_json(dsn)
 
 
 class _Inbox:
