@@ -34,6 +34,8 @@ REFRESH_STEPS = (
     "marts/indicator_value.sql",
     "marts/score_766.sql",
     "marts/rank_gap.sql",
+    "marts/form_06.sql",
+    "marts/watchlist.sql",
 )
 
 

@@ -82,9 +82,7 @@ SELECT
     u.parent_code
 FROM refresh_period AS p
 INNER JOIN core.dim_unit AS u
-    ON u.row_valid_to IS NULL
-        AND coalesce(u.valid_from, date '-infinity') < p.period_end
-        AND coalesce(u.valid_to, date 'infinity') >= p.period_start
+    ON u.row_valid_to IS NULL AND mart.unit_valid_during(u.valid_from, u.valid_to, p.period_start, p.period_end)
 UNION ALL
 SELECT
     p.period_type,

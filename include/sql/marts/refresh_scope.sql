@@ -66,11 +66,52 @@ CROSS JOIN LATERAL (
     ('year', date_trunc('year', t.month)::date, interval '1 year')
 ) AS kind (period_type, period_start, length);
 
+-- The reporting windows of form 06/VPCP/KSTT: the calendar periods above, and the statutory windows
+-- (mart.statutory_window) that overlap a touched month. A statutory window starts at most a month
+-- before its nominal period, so the candidates are the periods around the month and the next one.
+CREATE TEMP TABLE refresh_window ON COMMIT DROP AS
+SELECT
+    'calendar'::text AS period_kind,
+    period_type,
+    period_start,
+    period_start AS window_start,
+    period_end AS window_end
+FROM refresh_period
+UNION
+SELECT
+    'statutory',
+    candidate.period_type,
+    candidate.period_start,
+    w.window_start,
+    w.window_end
+FROM touched_month AS t
+CROSS JOIN LATERAL (
+    SELECT
+        kind.period_type,
+        CASE kind.period_type
+            WHEN 'month' THEN date_trunc('month', around.month)
+            WHEN 'quarter' THEN date_trunc('quarter', around.month)
+            WHEN 'half' THEN make_date(
+                extract(YEAR FROM around.month)::int,
+                CASE WHEN extract(MONTH FROM around.month) <= 6 THEN 1 ELSE 7 END, 1
+            )
+            ELSE date_trunc('year', around.month)
+        END::date AS period_start
+    FROM (VALUES (t.month), ((t.month + interval '1 month')::date)) AS around (month)
+    CROSS JOIN (VALUES ('month'), ('quarter'), ('half'), ('year')) AS kind (period_type)
+) AS candidate
+CROSS JOIN LATERAL mart.statutory_window(candidate.period_type, candidate.period_start) AS w
+WHERE w.window_start < t.month + interval '1 month' AND w.window_end > t.month;
+
+-- Months to aggregate again from core: the touched ones, and any month of a rewritten period or
+-- window that was never aggregated (a statutory window reaches into the month before its period).
 CREATE TEMP TABLE refresh_month ON COMMIT DROP AS
 SELECT DISTINCT month::date AS month
-FROM refresh_period AS p
-CROSS JOIN LATERAL generate_series(p.period_start, p.period_end - 1, interval '1 month') AS month
-WHERE (p.period_type = 'month')
+FROM refresh_window AS w
+CROSS JOIN LATERAL generate_series(
+    date_trunc('month', w.window_start), w.window_end - 1, interval '1 month'
+) AS month
+WHERE (w.period_kind = 'calendar' AND w.period_type = 'month')
     OR NOT EXISTS (
         SELECT 1 FROM mart.agg_month_log AS log
         WHERE log.month = month::date
@@ -84,6 +125,7 @@ SELECT
 FROM mart.unit_attribution;
 
 ANALYZE refresh_period;
+ANALYZE refresh_window;
 ANALYZE refresh_month;
 ANALYZE unit_map;
 -- small configuration tables: without statistics the planner guesses a handful of rows and picks

@@ -1,0 +1,239 @@
+-- Rewrite mart.form_06 (form 06/VPCP/KSTT, docs/worklists.md) for the windows of refresh_window
+-- (refresh_scope.sql): calendar periods and statutory windows, every unit, both unit schemes, per
+-- field and in total. For a window [s, e):
+--   received   carried over (open at s) + received in [s, e) online (KenhThucHien 2) or not;
+--   finished   finished in [s, e), early / on time / late by the dossier's timeliness (the
+--              indicators' rule, derived at merge time); no NgayHenTra counts as on time;
+--   in progress  open at e, overdue when late at e (core.dossier_state_at).
+-- Every dossier of D open at s or received in [s, e) is either finished in [s, e) or open at e, so
+-- received_total = finished_total + in_progress_total (the dates_ordered rule keeps NgayKetThucXuLy
+-- from preceding NgayTiepNhan). The additive columns come from daily leaves, the open ones from
+-- the state at each window's two ends. Reads the temp tables of leaf_month.sql (month_bound) and
+-- indicator_value.sql (scheme_unit); runs in the refresh's transaction.
+
+-- Daily leaves of the months being aggregated again: reception and finish, by index range.
+DELETE FROM mart.agg_form_06_day AS a
+USING refresh_month AS m
+WHERE a.day >= m.month AND a.day < m.month + interval '1 month';
+
+INSERT INTO mart.agg_form_06_day (
+    day, unit_code, field_code, received_online, received_in_person,
+    finished_early, finished_on_time, finished_late, finished_without_due
+)
+WITH received AS (
+    SELECT
+        (d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
+        d.competent_unit_code AS unit_code,
+        coalesce(d.field_code, '') AS field_code,
+        count(*) FILTER (WHERE d.channel = 2) AS received_online,
+        count(*) FILTER (WHERE d.channel <> 2) AS received_in_person
+    FROM month_bound AS b
+    INNER JOIN core.fact_dossier AS d ON b.from_at <= d.received_at AND b.to_at > d.received_at
+    WHERE d.status NOT IN (1, 3) AND d.competent_unit_code IS NOT NULL
+    GROUP BY 1, 2, 3
+),
+
+finished AS (
+    SELECT
+        (d.finished_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
+        d.competent_unit_code AS unit_code,
+        coalesce(d.field_code, '') AS field_code,
+        count(*) FILTER (WHERE d.timeliness = 'early') AS finished_early,
+        count(*) FILTER (WHERE d.timeliness = 'on_time' OR d.timeliness IS NULL) AS finished_on_time,
+        count(*) FILTER (WHERE d.timeliness = 'late') AS finished_late,
+        count(*) FILTER (WHERE d.timeliness IS NULL) AS finished_without_due
+    FROM month_bound AS b
+    INNER JOIN core.fact_dossier AS d ON b.from_at <= d.finished_at AND b.to_at > d.finished_at
+    WHERE d.status IN (7, 8, 9, 10) AND d.received_at IS NOT NULL AND d.competent_unit_code IS NOT NULL
+    GROUP BY 1, 2, 3
+)
+
+SELECT
+    day,
+    unit_code,
+    field_code,
+    coalesce(r.received_online, 0),
+    coalesce(r.received_in_person, 0),
+    coalesce(f.finished_early, 0),
+    coalesce(f.finished_on_time, 0),
+    coalesce(f.finished_late, 0),
+    coalesce(f.finished_without_due, 0)
+FROM received AS r
+FULL JOIN finished AS f USING (day, unit_code, field_code);
+
+-- The open dossiers at every window end, per unit as recorded and field.
+CREATE TEMP TABLE form_open ON COMMIT DROP AS
+WITH boundary AS (
+    SELECT DISTINCT
+        day,
+        day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS at
+    FROM (
+        SELECT window_start FROM refresh_window
+        UNION
+        SELECT window_end FROM refresh_window
+    ) AS ends (day)
+)
+
+SELECT
+    b.day,
+    s.unit_code,
+    coalesce(s.field_code, '') AS field_code,
+    count(*) AS open_count,
+    count(*) FILTER (WHERE s.is_late) AS late_count
+FROM boundary AS b
+CROSS JOIN LATERAL core.dossier_state_at(b.at) AS s
+GROUP BY b.day, s.unit_code, coalesce(s.field_code, '');
+ANALYZE form_open;
+
+-- Per window, leaf unit and field: the day sums, the carried over, the in progress.
+CREATE TEMP TABLE form_leaf ON COMMIT DROP AS
+SELECT
+    w.period_kind,
+    w.period_type,
+    w.period_start,
+    a.unit_code,
+    a.field_code,
+    sum(a.received_online) AS received_online,
+    sum(a.received_in_person) AS received_in_person,
+    0::bigint AS received_carried_over,
+    sum(a.finished_early) AS finished_early,
+    sum(a.finished_on_time) AS finished_on_time,
+    sum(a.finished_late) AS finished_late,
+    sum(a.finished_without_due) AS finished_without_due,
+    0::bigint AS in_progress_total,
+    0::bigint AS in_progress_overdue
+FROM refresh_window AS w
+INNER JOIN mart.agg_form_06_day AS a ON w.window_start <= a.day AND w.window_end > a.day
+GROUP BY w.period_kind, w.period_type, w.period_start, a.unit_code, a.field_code
+UNION ALL
+SELECT
+    w.period_kind,
+    w.period_type,
+    w.period_start,
+    o.unit_code,
+    o.field_code,
+    0,
+    0,
+    CASE WHEN o.day = w.window_start THEN o.open_count ELSE 0 END,
+    0,
+    0,
+    0,
+    0,
+    CASE WHEN o.day = w.window_end THEN o.open_count ELSE 0 END,
+    CASE WHEN o.day = w.window_end THEN o.late_count ELSE 0 END
+FROM refresh_window AS w
+INNER JOIN form_open AS o ON o.day IN (w.window_start, w.window_end);
+ANALYZE form_leaf;
+
+-- Rolled up the unit tree of each scheme, per field and in total (field_code NULL).
+CREATE TEMP TABLE form_rolled ON COMMIT DROP AS
+SELECT
+    l.period_kind,
+    l.period_type,
+    l.period_start,
+    s.unit_scheme,
+    c.ancestor_code AS unit_code,
+    l.field_code,
+    sum(l.received_online) AS received_online,
+    sum(l.received_in_person) AS received_in_person,
+    sum(l.received_carried_over) AS received_carried_over,
+    sum(l.finished_early) AS finished_early,
+    sum(l.finished_on_time) AS finished_on_time,
+    sum(l.finished_late) AS finished_late,
+    sum(l.finished_without_due) AS finished_without_due,
+    sum(l.in_progress_total) AS in_progress_total,
+    sum(l.in_progress_overdue) AS in_progress_overdue
+FROM form_leaf AS l
+INNER JOIN scheme_unit AS s ON l.unit_code = s.unit_code
+INNER JOIN core.unit_closure AS c ON s.scheme_unit_code = c.descendant_code
+GROUP BY
+    l.period_kind, l.period_type, l.period_start, s.unit_scheme, c.ancestor_code,
+    GROUPING SETS ((l.field_code), ());
+
+-- Every unit of each scheme gets a total row, zeros when it had nothing: as recorded, the units
+-- valid at some time in the window; current, today's units (as for the indicators).
+INSERT INTO form_rolled (period_kind, period_type, period_start, unit_scheme, unit_code, field_code)
+SELECT
+    w.period_kind,
+    w.period_type,
+    w.period_start,
+    grid.unit_scheme,
+    grid.unit_code,
+    NULL
+FROM refresh_window AS w
+CROSS JOIN LATERAL (
+    SELECT
+        'as_recorded'::text AS unit_scheme,
+        u.unit_code
+    FROM core.dim_unit AS u
+    WHERE u.row_valid_to IS NULL AND mart.unit_valid_during(u.valid_from, u.valid_to, w.window_start, w.window_end)
+    UNION ALL
+    SELECT
+        'current',
+        u.unit_code
+    FROM core.dim_unit AS u
+    WHERE u.row_valid_to IS NULL AND (u.valid_to IS NULL OR u.valid_to >= current_date)
+) AS grid
+WHERE NOT EXISTS (
+    SELECT 1 FROM form_rolled AS r
+    WHERE r.period_kind = w.period_kind AND r.period_type = w.period_type AND r.period_start = w.period_start
+        AND r.unit_scheme = grid.unit_scheme AND r.unit_code = grid.unit_code AND r.field_code IS NULL
+);
+
+-- A field's name from the current procedure catalogue (the first, if procedures disagree).
+CREATE TEMP TABLE form_field ON COMMIT DROP AS
+SELECT
+    field_code,
+    min(field_name) AS field_name
+FROM core.dim_procedure
+WHERE row_valid_to IS NULL AND field_code IS NOT NULL
+GROUP BY field_code;
+
+DELETE FROM mart.form_06 AS f
+USING refresh_window AS w
+WHERE f.period_kind = w.period_kind AND f.period_type = w.period_type AND f.period_start = w.period_start;
+
+INSERT INTO mart.form_06 (
+    period_kind, period_type, period_start, window_start, window_end, unit_code, unit_scheme,
+    unit_type, parent_code, field_code, field_name,
+    received_total, received_online, received_in_person, received_carried_over,
+    finished_total, finished_early, finished_on_time, finished_late, finished_without_due,
+    in_progress_total, in_progress_within_time, in_progress_overdue, computed_at
+)
+SELECT
+    r.period_kind,
+    r.period_type,
+    r.period_start,
+    w.window_start,
+    w.window_end,
+    r.unit_code,
+    r.unit_scheme,
+    u.unit_type,
+    u.parent_code,
+    r.field_code,
+    CASE
+        WHEN r.field_code IS NULL THEN NULL
+        WHEN r.field_code = '' THEN 'Chưa xác định lĩnh vực'
+        ELSE coalesce(ff.field_name, r.field_code)
+    END,
+    coalesce(r.received_carried_over + r.received_online + r.received_in_person, 0),
+    coalesce(r.received_online, 0),
+    coalesce(r.received_in_person, 0),
+    coalesce(r.received_carried_over, 0),
+    coalesce(r.finished_early + r.finished_on_time + r.finished_late, 0),
+    coalesce(r.finished_early, 0),
+    coalesce(r.finished_on_time, 0),
+    coalesce(r.finished_late, 0),
+    coalesce(r.finished_without_due, 0),
+    coalesce(r.in_progress_total, 0),
+    coalesce(r.in_progress_total - r.in_progress_overdue, 0),
+    coalesce(r.in_progress_overdue, 0),
+    now()
+FROM form_rolled AS r
+INNER JOIN refresh_window AS w USING (period_kind, period_type, period_start)
+INNER JOIN core.dim_unit AS u ON r.unit_code = u.unit_code AND u.row_valid_to IS NULL
+LEFT JOIN form_field AS ff ON r.field_code = ff.field_code;
+
+SELECT count(*) FROM mart.form_06 AS f
+INNER JOIN refresh_window AS w
+    ON f.period_kind = w.period_kind AND f.period_type = w.period_type AND f.period_start = w.period_start;
