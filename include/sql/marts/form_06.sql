@@ -66,7 +66,7 @@ CREATE TEMP TABLE form_open ON COMMIT DROP AS
 WITH boundary AS (
     SELECT DISTINCT
         day,
-        day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS at
+        day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS end_at
     FROM (
         SELECT window_start FROM refresh_window
         UNION
@@ -81,7 +81,7 @@ SELECT
     count(*) AS open_count,
     count(*) FILTER (WHERE s.is_late) AS late_count
 FROM boundary AS b
-CROSS JOIN LATERAL core.dossier_state_at(b.at) AS s
+CROSS JOIN LATERAL core.dossier_state_at(b.end_at) AS s
 GROUP BY b.day, s.unit_code, coalesce(s.field_code, '');
 ANALYZE form_open;
 
@@ -161,24 +161,25 @@ SELECT
     grid.unit_code,
     NULL
 FROM refresh_window AS w
-CROSS JOIN LATERAL (
-    SELECT
-        'as_recorded'::text AS unit_scheme,
-        u.unit_code
-    FROM core.dim_unit AS u
-    WHERE u.row_valid_to IS NULL AND mart.unit_valid_during(u.valid_from, u.valid_to, w.window_start, w.window_end)
-    UNION ALL
-    SELECT
-        'current',
-        u.unit_code
-    FROM core.dim_unit AS u
-    WHERE u.row_valid_to IS NULL AND (u.valid_to IS NULL OR u.valid_to >= current_date)
-) AS grid
+CROSS JOIN
+    LATERAL (
+        SELECT
+            'as_recorded'::text AS unit_scheme,
+            u.unit_code
+        FROM core.dim_unit AS u
+        WHERE u.row_valid_to IS NULL AND mart.unit_valid_during(u.valid_from, u.valid_to, w.window_start, w.window_end)
+        UNION ALL
+        SELECT
+            'current',
+            u.unit_code
+        FROM core.dim_unit AS u
+        WHERE u.row_valid_to IS NULL AND (u.valid_to IS NULL OR u.valid_to >= current_date)
+    ) AS grid
 WHERE NOT EXISTS (
-    SELECT 1 FROM form_rolled AS r
-    WHERE r.period_kind = w.period_kind AND r.period_type = w.period_type AND r.period_start = w.period_start
-        AND r.unit_scheme = grid.unit_scheme AND r.unit_code = grid.unit_code AND r.field_code IS NULL
-);
+        SELECT 1 FROM form_rolled AS r
+        WHERE r.period_kind = w.period_kind AND r.period_type = w.period_type AND r.period_start = w.period_start
+            AND r.unit_scheme = grid.unit_scheme AND r.unit_code = grid.unit_code AND r.field_code IS NULL
+    );
 
 -- A field's name from the current procedure catalogue (the first, if procedures disagree).
 CREATE TEMP TABLE form_field ON COMMIT DROP AS

@@ -62,9 +62,23 @@ children AS (
     INNER JOIN core.dim_unit AS u ON v.unit_code = u.unit_code AND u.row_valid_to IS NULL
     WHERE u.parent_code IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5
+),
+
+fields AS (
+    SELECT
+        period_kind,
+        period_type,
+        period_start,
+        unit_code,
+        unit_scheme,
+        sum(received_total) AS received_total,
+        sum(finished_total) AS finished_total,
+        sum(in_progress_total) AS in_progress_total
+    FROM mart.form_06
+    WHERE field_code IS NOT NULL
+    GROUP BY period_kind, period_type, period_start, unit_code, unit_scheme
 )
 
--- a ratio is a share
 SELECT
     'ratio_outside_0_1' AS check_name,
     v.period_type,
@@ -152,4 +166,38 @@ INNER JOIN additive AS current_value
         AND current_value.unit_scheme = 'current'
 WHERE recorded.unit_scheme = 'as_recorded'
     AND (recorded.numerator, recorded.denominator) IS DISTINCT FROM (current_value.numerator, current_value.denominator)
+UNION ALL
+-- form 06: what was to be handled in a window was either finished in it or is still in progress
+SELECT
+    'form_06_not_balanced',
+    period_type,
+    period_start,
+    unit_code,
+    unit_scheme,
+    NULL,
+    concat(
+        period_kind, ' ', coalesce(field_code, 'total'), ': received ', received_total, ' <> finished ',
+        finished_total, ' + in progress ', in_progress_total
+    )
+FROM mart.form_06
+WHERE received_total <> finished_total + in_progress_total
+UNION ALL
+-- form 06: a unit's total row is the sum of its field rows
+SELECT
+    'form_06_fields_not_total',
+    total.period_type,
+    total.period_start,
+    total.unit_code,
+    total.unit_scheme,
+    NULL,
+    concat(
+        total.period_kind, ': total received ', total.received_total, ', finished ', total.finished_total,
+        ', in progress ', total.in_progress_total, '; fields ', fields.received_total, ', ',
+        fields.finished_total, ', ', fields.in_progress_total
+    )
+FROM mart.form_06 AS total
+INNER JOIN fields USING (period_kind, period_type, period_start, unit_code, unit_scheme)
+WHERE total.field_code IS NULL
+    AND (total.received_total, total.finished_total, total.in_progress_total)
+    <> (fields.received_total, fields.finished_total, fields.in_progress_total)
 ORDER BY 1, 2, 3, 4, 5, 6;

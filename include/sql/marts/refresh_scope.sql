@@ -85,21 +85,23 @@ SELECT
     w.window_start,
     w.window_end
 FROM touched_month AS t
-CROSS JOIN LATERAL (
-    SELECT
-        kind.period_type,
-        CASE kind.period_type
-            WHEN 'month' THEN date_trunc('month', around.month)
-            WHEN 'quarter' THEN date_trunc('quarter', around.month)
-            WHEN 'half' THEN make_date(
-                extract(YEAR FROM around.month)::int,
-                CASE WHEN extract(MONTH FROM around.month) <= 6 THEN 1 ELSE 7 END, 1
-            )
-            ELSE date_trunc('year', around.month)
-        END::date AS period_start
-    FROM (VALUES (t.month), ((t.month + interval '1 month')::date)) AS around (month)
-    CROSS JOIN (VALUES ('month'), ('quarter'), ('half'), ('year')) AS kind (period_type)
-) AS candidate
+CROSS JOIN
+    LATERAL (
+        SELECT
+            kind.period_type,
+            CASE kind.period_type
+                WHEN 'month' THEN date_trunc('month', around.month)
+                WHEN 'quarter' THEN date_trunc('quarter', around.month)
+                WHEN 'half'
+                    THEN make_date(
+                            extract(YEAR FROM around.month)::int,
+                            CASE WHEN extract(MONTH FROM around.month) <= 6 THEN 1 ELSE 7 END, 1
+                        )
+                ELSE date_trunc('year', around.month)
+            END::date AS period_start
+        FROM (VALUES (t.month), ((t.month + interval '1 month')::date)) AS around (month)
+        CROSS JOIN (VALUES ('month'), ('quarter'), ('half'), ('year')) AS kind (period_type)
+    ) AS candidate
 CROSS JOIN LATERAL mart.statutory_window(candidate.period_type, candidate.period_start) AS w
 WHERE w.window_start < t.month + interval '1 month' AND w.window_end > t.month;
 
@@ -108,9 +110,10 @@ WHERE w.window_start < t.month + interval '1 month' AND w.window_end > t.month;
 CREATE TEMP TABLE refresh_month ON COMMIT DROP AS
 SELECT DISTINCT month::date AS month
 FROM refresh_window AS w
-CROSS JOIN LATERAL generate_series(
-    date_trunc('month', w.window_start), w.window_end - 1, interval '1 month'
-) AS month
+CROSS JOIN
+    LATERAL generate_series(
+        date_trunc('month', w.window_start), w.window_end - 1, interval '1 month'
+    ) AS month
 WHERE (w.period_kind = 'calendar' AND w.period_type = 'month')
     OR NOT EXISTS (
         SELECT 1 FROM mart.agg_month_log AS log

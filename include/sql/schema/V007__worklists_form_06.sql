@@ -28,7 +28,7 @@ CREATE TABLE mart.statutory_cutoff (
     source text NOT NULL
 );
 INSERT INTO mart.statutory_cutoff (valid_from, cutoff_day, source) VALUES
-    ('2019-03-01', 14, 'Nghị định 09/2019/NĐ-CP, Điều 12: thời gian chốt số liệu báo cáo định kỳ');
+('2019-03-01', 14, 'Nghị định 09/2019/NĐ-CP, Điều 12: thời gian chốt số liệu báo cáo định kỳ');
 
 -- Daily leaf counts of the form, per competent unit as recorded and field: the additive columns.
 -- A refresh recomputes the days of the months it touches (as mart.agg_unit_month) and sums days
@@ -91,10 +91,10 @@ CREATE TABLE mart.watchlist_category (
     label_en text NOT NULL
 );
 INSERT INTO mart.watchlist_category (category, urgency, label_vi, label_en) VALUES
-    ('overdue', 1, 'Quá hạn', 'Overdue'),
-    ('waiting_supplement', 2, 'Chờ bổ sung', 'Waiting for a supplement'),
-    ('due_24h', 3, 'Hỏa tốc (đến hạn trong 24 giờ)', 'Due within 24 hours'),
-    ('due_72h', 4, 'Khẩn (đến hạn trong 3 ngày)', 'Due within 72 hours');
+('overdue', 1, 'Quá hạn', 'Overdue'),
+('waiting_supplement', 2, 'Chờ bổ sung', 'Waiting for a supplement'),
+('due_24h', 3, 'Hỏa tốc (đến hạn trong 24 giờ)', 'Due within 24 hours'),
+('due_72h', 4, 'Khẩn (đến hạn trong 3 ngày)', 'Due within 72 hours');
 
 -- The watchlist as of the end of the newest loaded dossier window (mart.watchlist_at of that
 -- instant), rewritten by every indicator refresh.
@@ -137,7 +137,7 @@ CREATE INDEX late_without_apology_unit_idx ON mart.late_without_apology (unit_co
 CREATE TABLE quality.unit_contact (
     unit_code text NOT NULL,
     email text NOT NULL CHECK (email ~ '^[^@\s]+@[^@\s]+$'),
-    active boolean NOT NULL DEFAULT true,
+    active boolean NOT NULL DEFAULT TRUE,
     note text,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (unit_code, email)
@@ -158,7 +158,9 @@ CREATE TABLE quality.digest_sent (
 -- year is built from it (the refresh recomputes months missing from the log).
 DELETE FROM mart.agg_month_log;
 
-COMMENT ON TABLE mart.form_06 IS 'Biểu mẫu 06/VPCP/KSTT: tình hình, kết quả giải quyết TTHC theo kỳ, đơn vị, lĩnh vực (bảng gốc; xem mart.bi_form_06)';
-COMMENT ON TABLE mart.watchlist IS 'Hồ sơ cần xử lý ngay: quá hạn, chờ bổ sung, sắp đến hạn (bảng gốc; xem mart.bi_watchlist)';
+COMMENT ON TABLE mart.form_06 IS
+'Biểu mẫu 06/VPCP/KSTT: tình hình, kết quả giải quyết TTHC theo kỳ, đơn vị, lĩnh vực (bảng gốc; xem mart.bi_form_06)';
+COMMENT ON TABLE mart.watchlist IS
+'Hồ sơ cần xử lý ngay: quá hạn, chờ bổ sung, sắp đến hạn (bảng gốc; xem mart.bi_watchlist)';
 COMMENT ON TABLE mart.late_without_apology IS 'Hồ sơ giải quyết quá hạn trong 30 ngày gần nhất chưa có phiếu xin lỗi';
 COMMENT ON TABLE mart.statutory_cutoff IS 'Ngày chốt số liệu báo cáo định kỳ (Nghị định 09/2019/NĐ-CP)';

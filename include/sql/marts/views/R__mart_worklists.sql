@@ -293,7 +293,8 @@ LEFT JOIN mart.unit_type_label AS t ON t.unit_type = f.unit_type;
 
 COMMENT ON VIEW mart.bi_form_06 IS
 'Biểu 06/VPCP/KSTT: tình hình, kết quả giải quyết TTHC theo đơn vị và lĩnh vực (Thông tư 01/2020/TT-VPCP)';
-COMMENT ON COLUMN mart.bi_form_06.period_kind_label IS 'Loại kỳ: kỳ báo cáo theo Nghị định 09/2019/NĐ-CP hay kỳ dương lịch';
+COMMENT ON COLUMN mart.bi_form_06.period_kind_label IS
+'Loại kỳ: kỳ báo cáo theo Nghị định 09/2019/NĐ-CP hay kỳ dương lịch';
 COMMENT ON COLUMN mart.bi_form_06.window_start IS 'Số liệu từ ngày';
 COMMENT ON COLUMN mart.bi_form_06.window_last_day IS 'Số liệu đến hết ngày';
 COMMENT ON COLUMN mart.bi_form_06.field_label IS 'Lĩnh vực (Tổng số: cả đơn vị)';
