@@ -197,3 +197,112 @@ def mail_report(paths: dict[str, str], unit_code: str, period: str, mail_to: str
 
     subject = f"Báo cáo TTHC {unit_code} {period}"
     return send_report(_recipients(mail_to), subject, {kind: Path(p) for kind, p in paths.items()})
+
+
+# The daily digest (DAG tthc_watchlist) ----------------------------------------------------------
+
+
+def send_watchlist_digest(moment: datetime | date | str, fallback_email: str | None = None) -> dict:
+    """Mail each unit its watchlist of the local day of ``moment`` (the run's logical date, or a
+    'YYYY-MM-DD' day), as of 07:00 that day, and post the summary lines; what the sent-log holds
+    for that day is not sent again (``tthc.digest``)."""
+    from tthc import digest
+    from tthc.settings import SMTP_CONN_ID, WEBHOOK_CONN_ID, get_connection
+
+    day = digest.digest_day(moment)
+    with warehouse.connect() as conn:
+        outcome = digest.send_digests(
+            conn,
+            day,
+            fallback=digest.fallback_address(fallback_email),
+            smtp=get_connection(SMTP_CONN_ID, required=False),
+            webhook=get_connection(WEBHOOK_CONN_ID, required=False),
+        )
+    return outcome.as_dict()
+
+
+# ---- the statutory form 06/VPCP/KSTT (tthc_statutory_report) ----------------------------------
+
+
+def form_06_periods(period: str | None, run_at: datetime) -> list[str]:
+    """The periods a run of tthc_statutory_report writes: the conf's ``period``, else every period
+    whose statutory window closed in the month up to the run's local day (on the 15th: the month
+    that just closed, with its quarter, half and year when they close with it)."""
+    from tthc.report.form_06 import closed_statutory_periods
+    from tthc.report.period import parse_period
+    from tthc.settings import LOCAL_TZ
+
+    if period and str(period).strip():
+        return [parse_period(period).key]
+    day = run_at.astimezone(LOCAL_TZ).date() if run_at.tzinfo else run_at.date()
+    with warehouse.connect() as conn:
+        periods = [p.key for p in closed_statutory_periods(conn, day)]
+    log.info("statutory windows closed in the month up to %s: %s", day, ", ".join(periods) or "none")
+    return periods
+
+
+def write_form_06(
+    unit_code: str,
+    periods: list[str],
+    kind: str = "statutory",
+    scheme: str = "as_recorded",
+    layout: str = "auto",
+) -> list[str]:
+    """Form 06/VPCP/KSTT of ``unit_code`` for each period, as workbooks in the report folder:
+    form_06_<unit>_<period>_<kind>.xlsx (``_current`` appended for that scheme); their paths.
+    A period with no row in mart.form_06 fails the task, named, after the others are written."""
+    from tthc.report import parse_period, report_dir
+    from tthc.report.form_06 import Form06NotAvailable, check_options, load_form_06, write_workbook
+
+    check_options(kind, scheme, layout)
+    unit_code = unit_code.strip()
+    written, missing = [], []
+    with warehouse.connect() as conn:
+        for key in periods:
+            form = load_form_06(conn, unit_code, parse_period(key), kind=kind, scheme=scheme, layout=layout)
+            if form is None:
+                missing.append(key)
+                continue
+            name = (
+                form.file_name
+                if scheme == "as_recorded"
+                else form.file_name.replace(".xlsx", "_current.xlsx")
+            )
+            written.append(str(write_workbook(form, report_dir() / name)))
+            log.info("form 06 written: %s (%s layout, %d lines)", written[-1], form.layout, len(form.lines))
+    if missing:
+        raise Form06NotAvailable(
+            f"mart.form_06 has no row for unit {unit_code!r}, {kind}, {scheme}, period(s) {', '.join(missing)}: "
+            "check the unit code, and that tthc_indicators has refreshed those months "
+            f"(written: {', '.join(written) or 'nothing'})"
+        )
+    return written
+
+
+def form_06_recipients(mail_to: str | None) -> list[str]:
+    """The run's ``mail_to``, else env ``TTHC_FORM_06_MAIL_TO`` (for the scheduled runs)."""
+    import os
+
+    return _recipients(mail_to) or _recipients(os.environ.get("TTHC_FORM_06_MAIL_TO"))
+
+
+def form_06_not_mailed_because(mail_to: str | None) -> str | None:
+    """Why the workbooks will not be mailed (no recipient, no SMTP connection), or None."""
+    recipients = ",".join(form_06_recipients(mail_to))
+    reason = report_not_mailed_because(recipients)
+    return "no mail_to given (nor TTHC_FORM_06_MAIL_TO)" if reason == "no mail_to given" else reason
+
+
+def mail_form_06(paths: list[str], unit_code: str, mail_to: str | None) -> bool:
+    """Mail ``write_form_06``'s workbooks in one message."""
+    from pathlib import Path
+
+    from tthc.report.mail import send_report
+
+    files = {Path(p).stem: Path(p) for p in paths}
+    subject = f"Biểu 06/VPCP/KSTT {unit_code}: {', '.join(files)}"
+    body = (
+        "Biểu số 06/VPCP/KSTT (Thông tư 01/2020/TT-VPCP) đính kèm, một tệp Excel cho mỗi kỳ báo cáo. "
+        "Số liệu lấy từ kho dữ liệu TTHC (mart.form_06); cách tính ghi ở cuối mỗi biểu."
+    )
+    return send_report(form_06_recipients(mail_to), subject, files, body=body)

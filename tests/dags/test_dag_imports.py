@@ -10,7 +10,7 @@ import tomllib
 
 from tthc import PROJECT_ROOT
 
-DAG_LEVEL = {"tasks", "assets", "dag_parts", "dag_policy"}
+DAG_LEVEL = {"tasks", "assets", "dag_parts", "dag_policy", "timetables"}
 
 
 def banned_modules() -> set[str]:

@@ -23,6 +23,7 @@ EXPECTED_DAGS = {
     "tthc_reconciliation",
     "tthc_freshness",
     "tthc_report",
+    "tthc_watchlist",
 }
 
 WHEN_IT_FAILS = re.compile(r"^#{1,6}[ \t]+When it fails[ \t]*$", re.MULTILINE)

@@ -8,6 +8,8 @@ fails is logged, never raised: an alert must not hide the failure it reports.
   reconciliation).
 - ``FailureNotifier``: an Airflow notifier for ``on_failure_callback``. Airflow calls it once,
   after the last retry (``on_retry_callback`` is left unset on purpose: one failure, one alert).
+- ``smtp_session``, ``mail_sender``, ``post_webhook_text``: the one SMTP and webhook client, also
+  used by the daily digests (``tthc.digest``).
 
 SMTP connection: host, port, login/password; extra ``from_email``, ``to`` (comma-separated),
 ``disable_tls``, ``disable_ssl`` (the smtp provider's names). Recipients: env
@@ -27,7 +29,7 @@ import os
 import smtplib
 import ssl
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -77,18 +79,15 @@ def _recipients(conn: ConnectionFields) -> list[str]:
     return list(configured)
 
 
-def _send_email(conn: ConnectionFields, subject: str, text: str) -> bool:
-    to = _recipients(conn)
-    if not to:
-        log.warning(
-            "connection %s has no recipients (extra.to / TTHC_ALERT_EMAIL_TO): e-mail skipped", conn.conn_id
-        )
-        return False
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = conn.extra.get("from_email") or conn.login or "tthc-pipeline@localhost"
-    message["To"] = ", ".join(to)
-    message.set_content(text)
+def mail_sender(conn: ConnectionFields) -> str:
+    """The From address of mail sent through ``conn``: extra ``from_email``, else the login."""
+    return conn.extra.get("from_email") or conn.login or "tthc-pipeline@localhost"
+
+
+@contextlib.contextmanager
+def smtp_session(conn: ConnectionFields) -> Iterator[smtplib.SMTP]:
+    """An open, authenticated SMTP session on the connection ``conn`` (its TLS/SSL extras), for
+    any mail the pipeline sends: the alerts here, the daily digests (``tthc.digest``)."""
     timeout = float(conn.extra.get("timeout", 30))
     use_ssl = not _bool(conn.extra.get("disable_ssl", True)) and conn.port == 465
     host, port = conn.host or "localhost", conn.port or (465 if use_ssl else 25)
@@ -100,6 +99,22 @@ def _send_email(conn: ConnectionFields, subject: str, text: str) -> bool:
                 client.starttls(context=ssl.create_default_context())
         if conn.login and conn.password:
             client.login(conn.login, conn.password)
+        yield client
+
+
+def _send_email(conn: ConnectionFields, subject: str, text: str) -> bool:
+    to = _recipients(conn)
+    if not to:
+        log.warning(
+            "connection %s has no recipients (extra.to / TTHC_ALERT_EMAIL_TO): e-mail skipped", conn.conn_id
+        )
+        return False
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = mail_sender(conn)
+    message["To"] = ", ".join(to)
+    message.set_content(text)
+    with smtp_session(conn) as client:
         client.send_message(message)
     return True
 
@@ -114,12 +129,17 @@ def _webhook_url(conn: ConnectionFields) -> str:
     return base.rstrip("/") + ("/" + endpoint.lstrip("/") if endpoint else "")
 
 
-def _send_webhook(conn: ConnectionFields, subject: str, text: str) -> bool:
-    body = json.dumps({"text": f"*{subject}*\n{text}"}, ensure_ascii=False).encode()
+def post_webhook_text(conn: ConnectionFields, text: str) -> bool:
+    """POST ``{"text": text}`` (Slack-compatible) to the webhook of ``conn``; True on a 2xx."""
+    body = json.dumps({"text": text}, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", **conn.extra.get("headers", {})}
     request = urllib.request.Request(_webhook_url(conn), data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=float(conn.extra.get("timeout", 30))) as response:
         return 200 <= response.status < 300
+
+
+def _send_webhook(conn: ConnectionFields, subject: str, text: str) -> bool:
+    return post_webhook_text(conn, f"*{subject}*\n{text}")
 
 
 def send_alert(
