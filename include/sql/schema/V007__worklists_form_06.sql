@@ -30,11 +30,13 @@ CREATE TABLE mart.statutory_cutoff (
 INSERT INTO mart.statutory_cutoff (valid_from, cutoff_day, source) VALUES
 ('2019-03-01', 14, 'Nghị định 09/2019/NĐ-CP, Điều 12: thời gian chốt số liệu báo cáo định kỳ');
 
--- Daily leaf counts of the form, per competent unit as recorded and field: the additive columns.
--- A refresh recomputes the days of the months it touches (as mart.agg_unit_month) and sums days
--- into any window, calendar or statutory.
-CREATE TABLE mart.agg_form_06_day (
-    day date NOT NULL,
+-- Leaf counts of the form, per competent unit as recorded, field and half-month bucket: the
+-- additive columns. Each month is cut in two at the statutory cut-off (days 1..14 and 15..end with
+-- a cut-off of 14), so that every calendar period and every statutory window is a union of whole
+-- buckets. A refresh recomputes the buckets of the months it touches (as mart.agg_unit_month);
+-- a change of the cut-off needs a full rebuild.
+CREATE TABLE mart.agg_form_06_bucket (
+    bucket_start date NOT NULL,          -- the month's first day, or the day after its cut-off
     unit_code text NOT NULL,
     field_code text NOT NULL,            -- '' when the dossier has no MaLinhVuc
     received_online integer NOT NULL,
@@ -43,7 +45,7 @@ CREATE TABLE mart.agg_form_06_day (
     finished_on_time integer NOT NULL,
     finished_late integer NOT NULL,
     finished_without_due integer NOT NULL,   -- of finished_on_time: no NgayHenTra
-    PRIMARY KEY (day, unit_code, field_code)
+    PRIMARY KEY (bucket_start, unit_code, field_code)
 );
 
 -- Form 06/VPCP/KSTT (Circular 01/2020/TT-VPCP) per reporting window, unit, unit scheme and field;
@@ -154,7 +156,7 @@ CREATE TABLE quality.digest_sent (
     PRIMARY KEY (digest_day, unit_code, channel)
 );
 
--- The form's day leaves are new: every month must be aggregated again before a quarter, half or
+-- The form's leaves are new: every month must be aggregated again before a quarter, half or
 -- year is built from it (the refresh recomputes months missing from the log).
 DELETE FROM mart.agg_month_log;
 
