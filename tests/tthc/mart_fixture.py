@@ -151,3 +151,33 @@ def insert_feedback(
             local("2024-06-30 12:00"),
         ),
     )
+
+
+# ---- child lists of a dossier (the worklist tests): keyed by the fact row's dossier_id ----
+
+
+def _dossier_id(conn: psycopg.Connection, code: str) -> int:
+    return conn.execute("SELECT dossier_id FROM core.fact_dossier WHERE ma_ho_so = %s", (code,)).fetchone()[0]
+
+
+def insert_supplement(
+    conn: psycopg.Connection, code: str, position: int, requested: str, answered: str | None
+) -> None:
+    """One supplement request of dossier ``code`` (local times; ``answered`` None: still open). The
+    fact row's supplement_count / supplement_pause / open_supplement_at are set by the caller."""
+    conn.execute(
+        """INSERT INTO core.dossier_supplement (ma_ho_so, position, requested_at, answered_at, dossier_id)
+           VALUES (%s, %s, %s, %s, %s)""",
+        (code, position, local(requested), local(answered) if answered else None, _dossier_id(conn, code)),
+    )
+
+
+def insert_step(
+    conn: psycopg.Connection, code: str, position: int, at: str, status: int, department: str
+) -> None:
+    """One processing step of dossier ``code`` at local time ``at``, in office ``department``."""
+    conn.execute(
+        """INSERT INTO core.dossier_step (ma_ho_so, position, step_at, status, department, dossier_id)
+           VALUES (%s, %s, %s, %s, %s, %s)""",
+        (code, position, local(at), status, department, _dossier_id(conn, code)),
+    )

@@ -174,7 +174,9 @@ AS $$
 $$;
 
 -- Dossiers of D finished late in the 30 days before an instant without an apology slip
--- (CoPhieuXinLoi = 0), which the law requires; late as in the indicators (timeliness).
+-- (CoPhieuXinLoi = 0), which the law requires. Late as form 06 counts it (marts/form_06.sql): the
+-- indicators' timeliness, or more than one supplement request also without NgayHenTra (timeliness
+-- is NULL then).
 CREATE OR REPLACE FUNCTION mart.late_without_apology_at(at timestamptz)
 RETURNS TABLE (
     ma_ho_so text,
@@ -200,7 +202,7 @@ AS $$
     LEFT JOIN core.dim_unit AS u ON u.unit_code = d.competent_unit_code AND u.row_valid_to IS NULL
     WHERE d.finished_at >= $1 - interval '30 days' AND d.finished_at < $1
         AND d.status IN (7, 8, 9, 10) AND d.received_at IS NOT NULL AND d.competent_unit_code IS NOT NULL
-        AND d.timeliness = 'late' AND NOT d.has_apology
+        AND (d.timeliness = 'late' OR d.supplement_count > 1) AND NOT d.has_apology
 $$;
 
 COMMENT ON FUNCTION mart.watchlist_at(timestamptz) IS
@@ -262,8 +264,11 @@ COMMENT ON VIEW mart.bi_late_without_apology IS
 CREATE OR REPLACE VIEW mart.bi_form_06 AS
 SELECT
     f.period_kind,
-    CASE f.period_kind WHEN 'statutory' THEN 'Kỳ báo cáo (chốt số liệu ngày 14)' ELSE 'Kỳ dương lịch' END
-        AS period_kind_label,
+    -- the cut-off day is configuration (mart.statutory_cutoff): the window's last day says it
+    CASE f.period_kind
+        WHEN 'statutory' THEN 'Kỳ báo cáo (chốt số liệu ngày ' || extract(DAY FROM f.window_end - 1) || ')'
+        ELSE 'Kỳ dương lịch'
+    END AS period_kind_label,
     f.period_type,
     f.period_start,
     mart.period_label(f.period_type, f.period_start) AS period_label,
