@@ -2,6 +2,14 @@
 
 Dossiers are drawn as numpy columns (``table.DossierTable``), planted, given defects and quirks,
 and only rendered to API dicts when iterated, so a million of them fit in memory.
+
+Processing steps (``QuaTrinhXuLy``) name the office that took each step (``PhongBanXuLy``), as a
+one-stop shop works: the reception step (status 2) and the return of the result (status 10) at the
+receiving unit's one-stop desk ("Bộ phận Một cửa" at a commune, "Bộ phận tiếp nhận và trả kết
+quả" elsewhere), every other step at the competent unit's department for the procedure's field
+("Bộ phận <TenLinhVuc>" at a commune, "Phòng <TenLinhVuc>" elsewhere). The office is derived,
+never drawn: it consumes no random number, so every other value is what it would be without it.
+The ground truth reads the same steps (``Province.step_offices``) for the watchlist's ``office``.
 """
 
 from __future__ import annotations
@@ -84,6 +92,7 @@ STATUS_STEP_TEXT = {
     9: "Hoàn thành xử lý",
     10: "Trả kết quả",
 }
+DESK_STATUSES = (2, 10)  # steps taken at the one-stop desk: reception and return of the result
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,6 @@ class Province:
             owner = people.person_name(rng)
             owner_id = people.PLACEHOLDER_ID if rng.random() < 0.02 else people.citizen_id(rng)
         received = int(t.received[i])
-        day_code = to_datetime(received if received != NA else t.submitted[i]).strftime("%y%m%d")
         steps = self._steps(i, rng)
         results = []
         if status in (9, 10):
@@ -224,7 +232,7 @@ class Province:
             )
         channel = int(t.channel[i])
         return {
-            "MaHoSo": f"{receiving['MaDonVi']}-{day_code}-{int(t.sequence[i]):05d}",
+            "MaHoSo": _dossier_code(self.units, t, i),
             "MaTTHC": procedure["MaTTHC"],
             "TenTTHC": procedure["TenTTHC"],
             "MaLinhVuc": procedure["MaLinhVuc"],
@@ -262,20 +270,31 @@ class Province:
         }
 
     def _steps(self, i: int, rng: random.Random) -> list[dict]:
-        t = self.table
-        officials = self._info.officials[t.unit[i]]
-        unit_name = self.units[t.unit[i]]["TenDonVi"]
-        events = _events(t, i)
+        officials = self._info.officials[self.table.unit[i]]
         return [
             {
                 "ThoiDiemXuLy": _fmt(moment),
                 "TrangThai": status,
-                "PhongBanXuLy": unit_name,
+                "PhongBanXuLy": office,
                 "NguoiXuLy": rng.choice(officials),
                 "NoiDungXuLy": STATUS_STEP_TEXT.get(status, "Xử lý"),
             }
-            for moment, status in events
+            for moment, status, office in self.step_offices(i)
         ]
+
+    def step_offices(self, i: int) -> list[tuple[int, int, str]]:
+        """(moment in table seconds, status, PhongBanXuLy) of dossier ``i``'s steps, as rendered."""
+        t = self.table
+        desk = _one_stop_desk(self.units[t.receiving_unit[i]])
+        department = _department(self.units[t.unit[i]], self.procedures[t.procedure[i]])
+        return [
+            (moment, status, desk if status in DESK_STATUSES else department)
+            for moment, status in _events(t, i)
+        ]
+
+    def dossier_code(self, i: int) -> str:
+        """``MaHoSo`` of dossier ``i``: receiving unit, day of reception (or submission), serial."""
+        return _dossier_code(self.units, self.table, i)
 
     def _district_name(self, unit_index: int) -> str | None:
         district = self._info.district[unit_index]
@@ -291,6 +310,19 @@ class Province:
                     yield unicodedata.normalize("NFC", value)
         for officials in self._info.officials:
             yield from officials
+
+
+def _dossier_code(units: list[dict], t: DossierTable, i: int) -> str:
+    moment = int(t.received[i]) if t.received[i] != NA else int(t.submitted[i])
+    return f"{units[t.receiving_unit[i]]['MaDonVi']}-{to_datetime(moment):%y%m%d}-{int(t.sequence[i]):05d}"
+
+
+def _one_stop_desk(unit: dict) -> str:
+    return "Bộ phận Một cửa" if unit["LoaiDonVi"] == "XA" else "Bộ phận tiếp nhận và trả kết quả"
+
+
+def _department(unit: dict, procedure: dict) -> str:
+    return ("Bộ phận " if unit["LoaiDonVi"] == "XA" else "Phòng ") + procedure["TenLinhVuc"]
 
 
 def _events(t: DossierTable, i: int) -> list[tuple[int, int]]:
@@ -384,6 +416,8 @@ def build_province(config: SimulationConfig = SimulationConfig()) -> Province:  
         has_pakn,
         E_CERT_COPY_PROCEDURE_CODES,
         lambda: province._personal_values(),
+        dossier_code=lambda i: province.dossier_code(i),
+        steps=lambda i: province.step_offices(i),
     )
     planted_units = set(truth.descendants(PLANTED_DISTRICT))
     planted_mask = np.isin(table.unit, [i for i, u in enumerate(units) if u["MaDonVi"] in planted_units])

@@ -2,16 +2,24 @@
 
 Computed on the columnar table (vectorized), over the dossiers as recorded (``MaDonViXuLy``),
 excluding defective records. Periods are half-open: ``period_end`` is the first day after.
+
+Also the worklists of issue 24: form 06/VPCP/KSTT per window, unit and field (``form_06``) and the
+watchlist at an instant (``watchlist_at``), from the state of every dossier at an instant t:
+open (received before t, not finished before t), its requests made before t and those answered
+before t, pause(t) (their answered − requested), due_eff(t) = NgayHenTra + pause(t), clock(t)
+(the earliest unanswered request, else t), late at t (more than one request, or clock(t) >
+due_eff(t)).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 
-from simulator.table import NA, DossierTable, to_seconds
+from simulator.table import NA, DossierTable, to_datetime, to_seconds
 
 FINISHED_STATUSES = (7, 8, 9, 10)
 
@@ -36,6 +44,23 @@ SCORING_766 = {
 }
 NO_PAKN_FULL = {"PAKN_ON_TIME", "PAKN_SATISFACTION"}
 
+FORM_06_COLUMNS = (
+    "received_total",
+    "received_online",
+    "received_in_person",
+    "received_carried_over",
+    "finished_total",
+    "finished_early",
+    "finished_on_time",
+    "finished_late",
+    "finished_without_due",
+    "in_progress_total",
+    "in_progress_within_time",
+    "in_progress_overdue",
+)
+DAY = 86_400
+HOUR = 3_600
+
 
 def timeliness(t: DossierTable) -> tuple[np.ndarray, np.ndarray]:
     """(on_time, late) masks over finished dossiers with a promised date, by docs/indicators.md."""
@@ -57,10 +82,18 @@ class GroundTruth:
         has_pakn: np.ndarray,
         e_cert_codes: frozenset[str],
         render_personal: Callable[[], Iterator[str]],
+        dossier_code: Callable[[int], str] | None = None,
+        steps: Callable[[int], list[tuple[int, int, str]]] | None = None,
     ) -> None:
         self._t = table
         self._units = units
         self._render_personal = render_personal
+        self._dossier_code = dossier_code  # MaHoSo of a dossier, as rendered
+        self._steps = steps  # (moment, status, PhongBanXuLy) of a dossier's steps, as rendered
+        self._field_codes = sorted({p["MaLinhVuc"] for p in procedures})
+        field_index = {code: k for k, code in enumerate(self._field_codes)}
+        self._procedure_field = np.array([field_index[p["MaLinhVuc"]] for p in procedures])
+        self._form_06_cache: dict[tuple[int, int], np.ndarray] = {}
         self.planted: dict = {}
         self.defects: dict[str, dict] = {}
         self._children: dict[str, list[str]] = {}
@@ -84,6 +117,7 @@ class GroundTruth:
         self._finished = self._d & np.isin(t.status, FINISHED_STATUSES) & (t.end != NA)
         self._has_fee_line = t.fee > 0
         self._e_result = t.e_result & np.isin(t.status, (9, 10))
+        self._form_06_cache.clear()
 
     def descendants(self, unit_code: str) -> list[str]:
         found, stack = [], [unit_code]
@@ -216,3 +250,134 @@ class GroundTruth:
     def personal_values(self) -> Iterator[str]:
         """Every personal string the simulator put into a record (for leak tests)."""
         return self._render_personal()
+
+    # Worklists (issue 24) -----------------------------------------------------------------------
+
+    def _state_at(self, at: int) -> dict[str, np.ndarray]:
+        """Every dossier's state at instant ``at`` (table seconds), by the issue's definitions."""
+        t = self._t
+        requested, answered_at = t.supplement_requested, t.supplement_received
+        made = (requested != NA) & (requested < at)
+        answered = made & (answered_at != NA) & (answered_at < at)
+        unanswered = made & ~answered
+        pause = np.where(answered, answered_at - requested, 0).sum(axis=1)
+        has_due = t.due != NA
+        due_effective = np.where(has_due, t.due + pause, NA)
+        waiting = unanswered.any(axis=1)
+        clock = np.where(waiting, np.where(unanswered, requested, np.iinfo(np.int64).max).min(axis=1), at)
+        late = (made.sum(axis=1) > 1) | (has_due & (clock > due_effective))
+        is_open = self._d & (t.received < at) & ~(self._finished & (t.end < at))
+        return {
+            "open": is_open,
+            "late": late,
+            "waiting": waiting,
+            "due_effective": due_effective,
+            "clock": clock,
+        }
+
+    def _form_06_leaves(self, start: int, end: int) -> np.ndarray:
+        """Counts per (unit index, field index, column) for the window [start, end)."""
+        key = (start, end)
+        if key in self._form_06_cache:
+            return self._form_06_cache[key]
+        t = self._t
+        at_start, at_end = self._state_at(start), self._state_at(end)
+        received = self._d & (t.received >= start) & (t.received < end)
+        online = received & (t.channel == 2)
+        in_person = received & np.isin(t.channel, (0, 1, 3))
+        carried_over = at_start["open"]
+        finished = self._finished & (t.end >= start) & (t.end < end)
+        answered = (t.supplement_requested != NA) & (t.supplement_received != NA)
+        pause = np.where(answered, t.supplement_received - t.supplement_requested, 0).sum(axis=1)
+        has_due = t.due != NA
+        adjusted_end = t.end - pause
+        late = finished & ((t.supplement_count > 1) | (has_due & (adjusted_end > t.due)))
+        early = finished & ~late & has_due & (adjusted_end // DAY < t.due // DAY)
+        on_time = finished & ~late & ~early
+        without_due = on_time & ~has_due
+        in_progress = at_end["open"]
+        overdue = in_progress & at_end["late"]
+        columns = {
+            "received_online": online,
+            "received_in_person": in_person,
+            "received_carried_over": carried_over,
+            "received_total": online | in_person | carried_over,
+            "finished_total": finished,
+            "finished_early": early,
+            "finished_on_time": on_time,
+            "finished_late": late,
+            "finished_without_due": without_due,
+            "in_progress_total": in_progress,
+            "in_progress_within_time": in_progress & ~overdue,
+            "in_progress_overdue": overdue,
+        }
+        n_fields = len(self._field_codes)
+        cell = t.unit.astype(np.int64) * n_fields + self._procedure_field[t.procedure]
+        size = len(self._units) * n_fields
+        leaves = np.stack(
+            [np.bincount(cell[columns[name]], minlength=size) for name in FORM_06_COLUMNS], axis=1
+        ).reshape(len(self._units), n_fields, len(FORM_06_COLUMNS))
+        self._form_06_cache[key] = leaves
+        return leaves
+
+    @property
+    def field_codes(self) -> list[str]:
+        """The procedures' fields (MaLinhVuc), the rows of form 06 beside the total."""
+        return list(self._field_codes)
+
+    def form_06(
+        self,
+        unit_code: str,
+        window_start: date,
+        window_end: date,
+        field_code: str | None,
+        scheme: str = "as_recorded",
+    ) -> dict[str, int]:
+        """Every column of form 06/VPCP/KSTT for the window [window_start, window_end) (local
+        days), the unit and its descendants, one field (``MaLinhVuc``) or all (None: the total row)."""
+        if scheme != "as_recorded":
+            raise NotImplementedError("the ground truth knows the units as recorded only")
+        leaves = self._form_06_leaves(to_seconds(window_start), to_seconds(window_end))
+        units = [self._unit_index[c] for c in self.descendants(unit_code)]
+        rows = leaves[units]
+        if field_code is not None:
+            rows = rows[:, self._field_codes.index(field_code)]
+        counts = rows.reshape(-1, len(FORM_06_COLUMNS)).sum(axis=0)
+        return {name: int(value) for name, value in zip(FORM_06_COLUMNS, counts, strict=True)}
+
+    def watchlist_at(self, at: datetime) -> dict[str, dict]:
+        """The watchlist at ``at`` (naive local time), keyed by MaHoSo: unit_code, category (overdue,
+        waiting_supplement, due_24h, due_72h, first match wins), due_at (due_eff, naive local),
+        hours_left ((due_eff − clock) in hours, 1 decimal, half away from zero) and office (the
+        PhongBanXuLy of the latest step at or before ``at``)."""
+        if self._dossier_code is None or self._steps is None:
+            raise RuntimeError("the watchlist needs the dossiers' codes and steps")
+        t = self._t
+        instant = to_seconds(at)
+        state = self._state_at(instant)
+        has_due = t.due != NA
+        left = state["due_effective"] - instant
+        category = np.select(
+            [state["late"], state["waiting"], left < 24 * HOUR, left < 72 * HOUR],
+            ["overdue", "waiting_supplement", "due_24h", "due_72h"],
+            default="",
+        )
+        listed = state["open"] & (category != "") & (has_due | state["late"])
+        found = {}
+        for i in np.flatnonzero(listed):
+            due_effective = int(state["due_effective"][i])
+            if due_effective == NA:
+                due_at, hours_left = None, None
+            else:
+                seconds = due_effective - int(state["clock"][i])
+                tenths = (abs(seconds) + 180) // 360 * (1 if seconds >= 0 else -1)
+                due_at, hours_left = to_datetime(due_effective), Decimal(tenths).scaleb(-1)
+            steps = [step for step in self._steps(int(i)) if step[0] <= instant]
+            found[self._dossier_code(int(i))] = {
+                "unit_code": self._units[t.unit[i]]["MaDonVi"],
+                "category": str(category[i]),
+                "due_at": due_at,
+                "hours_left": hours_left,
+                "office": steps[-1][2] if steps else None,
+            }
+        return found
