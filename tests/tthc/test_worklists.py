@@ -51,9 +51,8 @@ def build(conn: psycopg.Connection) -> None:
     insert_reference(conn)
     A = COMMUNE_A
     # ---- commune A, second quarter of 2024 ----
-    # c1: received 20 March (before both windows' ... calendar start: carried over into the
-    # calendar quarter, received in the statutory one), online; finished 5 April, promised 10 April:
-    # early.
+    # c1: received 20 March, online: carried over into the calendar quarter, received in the
+    # statutory one; finished 5 April, promised 10 April: early.
     insert_dossier(
         conn,
         "c1",
@@ -645,6 +644,25 @@ def test_a_new_cutoff_moves_the_statutory_windows_of_the_form(mart):
     assert dict(zip(COLUMNS, row[2:], strict=True)) == counts(1, 4, 12, 3, 4, 2, 1, 4, 4)
     assert label == [("Kỳ báo cáo (chốt số liệu ngày 20)",)]
     assert form(mart, COMMUNE_A, Q2, kind="statutory") == counts(0, 5, 11, 3, 4, 2, 1, 4, 3)  # rolled back
+
+
+def test_early_is_judged_on_local_dates_whatever_the_session_time_zone(mart):
+    # A refresh in a UTC session: c13 (end 9 May 23:30, promised 10 May 06:00 local) stays early
+    # and c14 (end 10 May 00:30, promised 10 May 17:00 local) on time, although their UTC dates
+    # say the opposite; the rest of each field's row as in the local-time refresh.
+    with warehouse.connect(dsn=mart) as conn:
+        conn.execute("SET LOCAL TIME ZONE 'UTC'")
+        indicators.refresh(conn, date(2024, 5, 1), date(2024, 6, 1))
+        assert conn.execute("SHOW TimeZone").fetchone() == ("UTC",)
+        rows = conn.execute(
+            f"""SELECT field_code, {", ".join(COLUMNS)} FROM mart.form_06
+                WHERE period_kind = 'calendar' AND period_type = 'quarter' AND period_start = %s
+                  AND unit_code = %s AND unit_scheme = 'as_recorded' AND field_code IN (%s, %s)""",
+            (Q2, COMMUNE_A, F1, F2),
+        ).fetchall()
+        conn.rollback()
+    found = {row[0]: dict(zip(COLUMNS, row[1:], strict=True)) for row in rows}
+    assert found == {F1: counts(1, 2, 6, 2, 2, 1, 0, 3, 1), F2: counts(0, 1, 6, 1, 1, 1, 0, 0, 4)}
 
 
 # ---------------------------------------------------------------- unit schemes, 2025 reorganisation
