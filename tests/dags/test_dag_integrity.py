@@ -24,6 +24,7 @@ EXPECTED_DAGS = {
     "tthc_freshness",
     "tthc_report",
     "tthc_watchlist",
+    "tthc_statutory_report",
 }
 
 WHEN_IT_FAILS = re.compile(r"^#{1,6}[ \t]+When it fails[ \t]*$", re.MULTILINE)

@@ -3,7 +3,8 @@
 Tables and views used: mart.indicator / mart.indicator_value (the figures and their trend),
 mart.unit (names), mart.score_766 and mart.score_group (766 groups, total, rank),
 mart.late_dossier_by_procedure (late dossiers), mart.rank_gap and mart.improvement_lever (the road
-to a better rank). A missing relation leaves its section empty with a reason in ``missing``.
+to a better rank), mart.form_06 (form 06/VPCP/KSTT over the period's statutory window, through
+tthc.report.form_06). A missing relation leaves its section empty with a reason in ``missing``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from tthc.report.form_06 import Form06, load_form_06
 from tthc.report.period import Period, add_months
 
 UNIT_SCHEME = "as_recorded"
@@ -61,6 +63,7 @@ class ReportData:
     late_by_unit: list[dict[str, Any]] = field(default_factory=list)
     late_total: dict[str, Any] | None = None
     rank_gap: list[dict[str, Any]] = field(default_factory=list)
+    form_06: Form06 | None = None  # the period's statutory window, laid out as the xlsx form
     not_scored: list[str] = field(default_factory=list)  # 766 items not scored, in words
     missing: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     generated_at: datetime = field(default_factory=datetime.now)
@@ -102,6 +105,7 @@ def load_report_data(
     _score(conn, data, params)
     _late(conn, data, params, late_limit)
     _rank_gap(conn, data, params)
+    _form_06(conn, data)
     return data
 
 
@@ -312,3 +316,14 @@ def _rank_gap(conn, data: ReportData, params: dict) -> None:
         row["next_unit_names"] = ", ".join(names.get(code, code) for code in codes) or None
     if not data.rank_gap:
         data.missing["rank_gap"] = NO_ROWS.format(relation="mart.rank_gap")
+
+
+def _form_06(conn, data: ReportData) -> None:
+    """Form 06/VPCP/KSTT of the report's unit over the statutory window of its period (every
+    report period is a month, quarter, half or year, each with its window), as recorded."""
+    if not _exists(conn, "mart.form_06"):
+        data.missing["form_06"] = NOT_YET.format(relation="mart.form_06")
+        return
+    data.form_06 = load_form_06(conn, data.unit_code, data.period, kind="statutory", scheme=UNIT_SCHEME)
+    if data.form_06 is None:
+        data.missing["form_06"] = NO_ROWS.format(relation="mart.form_06")

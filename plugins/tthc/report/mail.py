@@ -1,4 +1,5 @@
-"""Mail a written report through the SMTP connection ``smtp_default`` (absent: nothing is sent).
+"""Mail a written report, or form 06's workbooks, through the SMTP connection ``smtp_default``
+(absent: nothing is sent).
 
 Connection fields: host, port, login/password (optional); extra ``from_email``, ``ssl`` (SMTPS)
 or ``starttls`` (default true unless ``ssl``), ``timeout``.
@@ -23,11 +24,18 @@ def _flag(value, default: bool) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def build_message(sender: str, recipients: list[str], subject: str, paths: dict[str, Path]) -> EmailMessage:
+BODY = "Báo cáo đính kèm (HTML và PDF). Số liệu lấy từ kho dữ liệu TTHC (schema mart)."
+
+
+def build_message(
+    sender: str, recipients: list[str], subject: str, paths: dict[str, Path], body: str = BODY
+) -> EmailMessage:
+    """Every file of ``paths`` attached; an ``html`` one is also the message's HTML part."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, ", ".join(recipients), subject
-    message.set_content("Báo cáo đính kèm (HTML và PDF). Số liệu lấy từ kho dữ liệu TTHC (schema mart).")
-    message.add_alternative(paths["html"].read_text(encoding="utf-8"), subtype="html")
+    message.set_content(body)
+    if "html" in paths:
+        message.add_alternative(paths["html"].read_text(encoding="utf-8"), subtype="html")
     for path in paths.values():
         maintype, subtype = (mimetypes.guess_type(path.name)[0] or "application/octet-stream").split("/")
         message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
@@ -35,7 +43,12 @@ def build_message(sender: str, recipients: list[str], subject: str, paths: dict[
 
 
 def send_report(
-    recipients: list[str], subject: str, paths: dict[str, Path], conn: ConnectionFields | None = None
+    recipients: list[str],
+    subject: str,
+    paths: dict[str, Path],
+    conn: ConnectionFields | None = None,
+    *,
+    body: str = BODY,
 ) -> bool:
     """True when sent; False when there is no ``smtp_default`` connection or no recipient."""
     recipients = [r.strip() for r in recipients if r and r.strip()]
@@ -55,6 +68,6 @@ def send_report(
             smtp.starttls()
         if conn.login:
             smtp.login(conn.login, conn.password or "")
-        smtp.send_message(build_message(sender, recipients, subject, paths))
+        smtp.send_message(build_message(sender, recipients, subject, paths, body))
     log.info("report mailed to %s", ", ".join(recipients))
     return True

@@ -52,3 +52,16 @@ def parse_period(text: str) -> Period:
                 f"{year}-{month:02d}", "month", start, add_months(start, 1), f"tháng {month} năm {year}"
             )
     raise ValueError(f"unknown period {text!r}: write 2023, 2024-H1, 2024-Q2 or 2024-03")
+
+
+def period_of(period_type: str, start: date) -> Period:
+    """The period of ``period_type`` that starts on ``start`` (as mart rows name it)."""
+    if period_type == "year":
+        return parse_period(f"{start.year}")
+    if period_type == "half":
+        return parse_period(f"{start.year}-H{1 if start.month <= 6 else 2}")
+    if period_type == "quarter":
+        return parse_period(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
+    if period_type == "month":
+        return parse_period(f"{start.year}-{start.month:02d}")
+    raise ValueError(f"unknown period type {period_type!r}")

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from tthc import PROJECT_ROOT
-from tthc.report import charts, fmt
+from tthc.report import charts, fmt, form_06
 from tthc.report.data import KEY_INDICATORS, ReportData
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,11 @@ def environment() -> Environment:
 
 
 def render_html(data: ReportData) -> str:
-    return environment().get_template(TEMPLATE).render(r=data, charts=_charts(data), na=fmt.NOT_AVAILABLE)
+    return (
+        environment()
+        .get_template(TEMPLATE)
+        .render(r=data, charts=_charts(data), na=fmt.NOT_AVAILABLE, form_06_columns=form_06.COLUMNS)
+    )
 
 
 def render_pdf(html: str, path: Path) -> Path | None:
