@@ -35,6 +35,7 @@ import psycopg
 from tthc import warehouse
 from tthc.report import fmt
 from tthc.report.period import Period, period_of
+from tthc.settings import LOCAL_TZ
 
 KINDS = ("statutory", "calendar")
 SCHEMES = ("as_recorded", "current")
@@ -102,7 +103,7 @@ class Form06:
     lines: list[Form06Line]
     finished_without_due: int  # of the total row's finished_on_time: no promised date
     computed_at: datetime | None = None
-    generated_at: datetime = field(default_factory=datetime.now)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(LOCAL_TZ))
 
     @property
     def window_last_day(self) -> date:
@@ -168,7 +169,8 @@ class Form06:
             f"Lập lúc {self.generated_at.strftime('%H:%M ngày %d/%m/%Y')} từ kho dữ liệu thủ tục hành chính"
         )
         if self.computed_at:
-            stamp += f" (số liệu tính lúc {self.computed_at.strftime('%H:%M ngày %d/%m/%Y')})"
+            computed = self.computed_at.astimezone(LOCAL_TZ)
+            stamp += f" (số liệu tính lúc {computed.strftime('%H:%M ngày %d/%m/%Y')})"
         notes.append(stamp + ".")
         return notes
 

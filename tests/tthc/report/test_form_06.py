@@ -35,7 +35,7 @@ from mart_fixture import (  # noqa: E402
     insert_reference,
 )
 
-from tthc import indicators, tasks, warehouse  # noqa: E402
+from tthc import PROJECT_ROOT, indicators, tasks, warehouse  # noqa: E402
 from tthc.report import fmt, load_report_data, parse_period, render_html  # noqa: E402
 from tthc.report.form_06 import (  # noqa: E402
     COLUMNS,
@@ -333,9 +333,21 @@ def test_windows_closed_by_a_run_day(dsn, day, expected):
 
 
 def test_a_scheduled_run_reports_what_closed(dsn, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse.airflow_connection_json(dsn))
-    # the 15 June 2024 run at 08:00 local is 01:00 UTC
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.timetables.base import TimeRestriction
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "tthc_statutory_report.py")).dags[
+        "tthc_statutory_report"
+    ]
+    after = datetime.fromisoformat("2024-06-01T00:00:00+07:00")
+    run = dag.timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(earliest=after, latest=None, catchup=True),
+    )
+    # the run after 1 June 2024: 15 June, 08:00 local (01:00 UTC), logical date = run time
     run_at = datetime.fromisoformat("2024-06-15T01:00:00+00:00")
+    assert run.run_after == run.logical_date == run_at
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse.airflow_connection_json(dsn))
     assert tasks.form_06_periods(None, run_at) == ["2024-06", "2024-Q2", "2024-H1"]
     assert tasks.form_06_periods("2024-q3", run_at) == ["2024-Q3"]
 
