@@ -1,5 +1,6 @@
-"""Shared fixtures: a real PostgreSQL database per test session, the simulator over real HTTP, and
-real Airflow runs (``airflow dags test``) of the project's DAGs."""
+"""Shared fixtures: a real PostgreSQL database per test session, the simulator over real HTTP, real
+Airflow runs (``airflow dags test``) of the project's DAGs, and the channels mail and webhooks go
+to: a real SMTP server (aiosmtpd) and a real webhook HTTP server, each on a free port."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
+from email import message_from_bytes
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 # Airflow reads its configuration when first imported: point it at a throwaway home (SQLite
@@ -79,18 +84,27 @@ def airflow_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def run_dag(airflow_home, pseudonym_key):
-    """Runs one DAG through ``airflow dags test`` against the given source and warehouse."""
+    """Runs one DAG through ``airflow dags test`` against the given source (if any) and warehouse,
+    for ``logical_date`` if given (else now)."""
 
     def run(
-        dag_id: str, *, source: str, warehouse_dsn: str, conf: dict | None = None
+        dag_id: str,
+        *,
+        source: str | None = None,
+        warehouse_dsn: str,
+        conf: dict | None = None,
+        logical_date: str | None = None,
     ) -> subprocess.CompletedProcess:
         env = devstack.airflow_env(home=airflow_home)
         env.update(
-            AIRFLOW_CONN_TTHC_SOURCE=source,
             AIRFLOW_CONN_TTHC_WAREHOUSE=warehouse_connection_json(warehouse_dsn),
             TTHC_PSEUDONYM_KEY=pseudonym_key,
         )
+        if source:
+            env["AIRFLOW_CONN_TTHC_SOURCE"] = source
         command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
+        if logical_date:
+            command.append(logical_date)
         if conf:
             command += ["-c", json.dumps(conf)]
         result = subprocess.run(
@@ -101,3 +115,74 @@ def run_dag(airflow_home, pseudonym_key):
         return result
 
     return run
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=devstack.free_port())
+    controller.start()
+    inbox.connection = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "extra": {
+                "from_email": "tthc@example.test",
+                "to": "ops@example.test",
+                "disable_tls": True,
+                "disable_ssl": True,
+            },
+        }
+    )
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def webhook_server():
+    calls: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            calls.append({"path": self.path, "body": json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", devstack.free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.calls = calls
+    server.connection = json.dumps(
+        {
+            "conn_type": "http",
+            "host": "127.0.0.1",
+            "port": server.server_port,
+            "schema": "http",
+            "extra": {"endpoint": "/hooks/tthc"},
+        }
+    )
+    try:
+        yield server
+    finally:
+        server.shutdown()

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import formatdate, make_msgid
 
 import psycopg
@@ -274,7 +275,9 @@ def summary_line(digest: UnitDigest, categories: Sequence[Category]) -> str:
 
 def _intro(digest: UnitDigest, day: date, fallback: bool) -> list[str]:
     lines = [
-        f"Kính gửi {digest.title},",
+        f"Kính gửi {digest.unit_name} ({digest.unit_code}),"
+        if digest.unit_name
+        else f"Kính gửi {digest.unit_code},",
         "",
         f"Danh sách hồ sơ thủ tục hành chính của đơn vị cần xử lý, lập lúc {DIGEST_TIME:%H:%M} ngày "
         f"{day:%d/%m/%Y} (giờ Việt Nam) từ kho dữ liệu TTHC.",
@@ -398,6 +401,12 @@ def csv_filename(digest: UnitDigest, day: date) -> str:
     return f"ho_so_can_xu_ly_{digest.unit_code}_{day:%Y-%m-%d}.csv"
 
 
+# Python 3.11's header folder loses the space between two encoded words when it folds a long
+# non-ASCII header ("hồ sơ cần" arrives as "hồ sơcần"): the digests' headers are not folded (one
+# line stays far below SMTP's 998 characters).
+MAIL_POLICY = default_policy.clone(max_line_length=998)
+
+
 def build_message(
     sender: str,
     recipients: Sequence[str],
@@ -407,7 +416,7 @@ def build_message(
     *,
     fallback: bool = False,
 ) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"], message["To"] = sender, ", ".join(recipients)
     message["Subject"] = subject(digest, day, fallback=fallback)
     message["Date"] = formatdate(localtime=True)

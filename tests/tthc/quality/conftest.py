@@ -1,99 +1,23 @@
-"""Fixtures of the quality-gate tests: a real SMTP server (aiosmtpd), a real webhook HTTP server,
-a DAG runner that may expect a failure and passes extra environment, and a warehouse with
-reference data loaded straight through ``load_batch`` (no Airflow) for the fast tests."""
+"""Fixtures of the quality-gate tests: a DAG runner that may expect a failure and passes extra
+environment, and a warehouse with reference data loaded straight through ``load_batch`` (no Airflow)
+for the fast tests. The real SMTP server (aiosmtpd) and webhook HTTP server are in tests/conftest.py."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import threading
-from email import message_from_bytes
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tthc import PROJECT_ROOT, devstack
-from tthc.devstack import free_port
 
 
 def warehouse_connection_json(dsn: str) -> str:
     from tthc import warehouse
 
     return warehouse.airflow_connection_json(dsn)
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(
-            message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
-        )
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.connection = json.dumps(
-        {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": controller.port,
-            "extra": {
-                "from_email": "tthc@example.test",
-                "to": "ops@example.test",
-                "disable_tls": True,
-                "disable_ssl": True,
-            },
-        }
-    )
-    try:
-        yield inbox
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def webhook_server():
-    calls: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's hook name
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            calls.append({"path": self.path, "body": json.loads(body)})
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.calls = calls
-    server.connection = json.dumps(
-        {
-            "conn_type": "http",
-            "host": "127.0.0.1",
-            "port": server.server_port,
-            "schema": "http",
-            "extra": {"endpoint": "/hooks/tthc"},
-        }
-    )
-    try:
-        yield server
-    finally:
-        server.shutdown()
 
 
 @pytest.fixture(scope="session")
