@@ -2,17 +2,15 @@
 written by hand in ``core`` (tests/tthc/mart_fixture.py), the workbook written and opened again
 with openpyxl, every cell of its data rows compared with mart.form_06 (queried here, apart from the
 code under test), in both layouts; the same table in the unit report's HTML; the DAG run by
-Airflow writing the file and mailing it to a real SMTP server (aiosmtpd) started here."""
+Airflow (``airflow dags test``), by conf and as the schedule's run of 15 June 2024, writing the
+files and mailing them to a real SMTP server (aiosmtpd, the ``smtp_server`` fixture)."""
 
 from __future__ import annotations
 
-import email
 import json
 import re
-import socket
 import sys
 from datetime import date, datetime
-from email import policy
 from pathlib import Path
 
 import psycopg
@@ -379,67 +377,73 @@ def test_the_unit_report_shows_the_form(dsn):
     assert "Chưa có dữ liệu" in re.search(r'id="form-06-missing">([^<]*)<', render_html(empty)).group(1)
 
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server (aiosmtpd) on a free port, keeping what it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Keep:
-        def __init__(self):
-            self.messages: list[bytes] = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-            self.messages.append(envelope.content)
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port (aiosmtpd's own start-up check cannot use port 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Keep()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield controller, handler.messages
-    finally:
-        controller.stop()
+SOURCE = json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9})  # not read by this DAG
 
 
-def test_the_dag_writes_the_workbook_and_mails_it(dsn, run_dag, smtp_server, tmp_path, monkeypatch):
-    controller, messages = smtp_server
-    port = controller.port
+def smtp_connection(smtp_server) -> str:
+    """smtp_default for the shared aiosmtpd server (tests/conftest.py), without STARTTLS."""
+    connection = json.loads(smtp_server.connection)
+    connection["extra"] = {"starttls": "false", "from_email": "tthc@example.org"}
+    return json.dumps(connection)
+
+
+def test_a_manual_run_writes_the_conf_s_form(dsn, run_dag, tmp_path, monkeypatch):
     monkeypatch.setenv("TTHC_REPORT_DIR", str(tmp_path))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SMTP_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": port,
-                "extra": {"starttls": "false", "from_email": "tthc@example.org"},
-            }
-        ),
-    )
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     run_dag(
         "tthc_statutory_report",
-        source=json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9}),
+        source=SOURCE,
         warehouse_dsn=dsn,
-        conf={"unit_code": PROVINCE, "period": "2024-Q2", "mail_to": "a@example.org, b@example.org"},
+        conf={"unit_code": DISTRICT_1, "period": "2024-Q2", "kind": "calendar", "layout": "fields"},
     )
-    path = tmp_path / "form_06_H35_2024-Q2_statutory.xlsx"
-    sheet, data = sheet_rows(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["form_06_H35.101_2024-Q2_calendar.xlsx"]
+    rows = mart_rows(dsn, "calendar")
+    _, data = sheet_rows(tmp_path / "form_06_H35.101_2024-Q2_calendar.xlsx")
+    assert data == [
+        [1, FIELD_NAMES[LV01], *numbers(rows[(DISTRICT_1, LV01)])],
+        [2, FIELD_NAMES[LV02], *numbers(rows[(DISTRICT_1, LV02)])],
+        [None, "Tổng số", *numbers(rows[(DISTRICT_1, None)])],
+    ]
+
+
+def test_the_scheduled_run_of_15_june_writes_what_closed_and_mails_it(
+    dsn, run_dag, smtp_server, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TTHC_REPORT_DIR", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection(smtp_server))
+    monkeypatch.setenv("TTHC_FORM_06_MAIL_TO", "a@example.org, b@example.org")  # a scheduled run's recipients
+    run_dag(
+        "tthc_statutory_report", source=SOURCE, warehouse_dsn=dsn, logical_date="2024-06-15T08:00:00+07:00"
+    )
+    names = [f"form_06_H35_{period}_statutory.xlsx" for period in ("2024-06", "2024-Q2", "2024-H1")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    # the quarter: the province's summary by level (the schedule's defaults), its total the mart's
+    _, data = sheet_rows(tmp_path / names[1])
     assert data[-1] == [None, "Tổng số", *numbers(mart_rows(dsn)[(PROVINCE, None)])]
     assert [row[1] for row in data if row[0] in ("I", "II", "III")] == [
         "Cấp tỉnh (sở, ban, ngành)",
         "Cấp huyện",
         "Cấp xã",
     ]
-    assert len(messages) == 1
-    message = email.message_from_bytes(messages[0], policy=policy.default)
+    _, half = sheet_rows(tmp_path / names[2])
+    h1 = mart_rows(dsn, start=date(2024, 1, 1), period_type="half")[(PROVINCE, None)]
+    assert half[-1] == [None, "Tổng số", *numbers(h1)]
+    # one mail with the three workbooks
+    [message] = smtp_server.messages
     assert message["To"] == "a@example.org, b@example.org"
     assert "Biểu 06/VPCP/KSTT H35" in message["Subject"]
-    [attachment] = list(message.iter_attachments())
-    assert attachment.get_filename() == path.name
-    assert (
-        attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    assert attachment.get_content() == path.read_bytes()
+    attachments = {a.get_filename(): a for a in message.iter_attachments()}
+    assert sorted(attachments) == sorted(names)
+    for name, attachment in attachments.items():
+        assert attachment.get_content_type() == (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        assert attachment.get_content() == (tmp_path / name).read_bytes()
+
+
+def test_without_recipients_the_mail_is_skipped(monkeypatch):
+    monkeypatch.delenv("TTHC_FORM_06_MAIL_TO", raising=False)
+    assert tasks.form_06_not_mailed_because(None) == "no mail_to given (nor TTHC_FORM_06_MAIL_TO)"
+    monkeypatch.setenv("TTHC_FORM_06_MAIL_TO", "a@example.org")
+    assert tasks.form_06_recipients(None) == ["a@example.org"]
+    assert tasks.form_06_recipients("b@example.org") == ["b@example.org"]
