@@ -9,8 +9,9 @@ START ?= 2023-01-01
 END ?= 2024-07-01
 UNIT ?= H35.112
 PERIOD ?= 2024-H1
+KIND ?= statutory
 
-.PHONY: demo run report airflow test test-system system-deps lint bench install lock clean
+.PHONY: demo run report form-06 airflow test test-system system-deps lint bench install lock clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ run: $(STAMP)
 ## make report UNIT=H35.112 PERIOD=2024-H1: the unit report (HTML and PDF) from the warehouse make demo filled
 report: $(STAMP)
 	$(BIN)/python -m tthc.devstack report --unit $(UNIT) --period $(PERIOD)
+
+## make form-06 UNIT=H35.112 PERIOD=2024-Q2 KIND=statutory|calendar: form 06/VPCP/KSTT as an Excel
+## workbook from the warehouse make demo filled
+form-06: $(STAMP)
+	$(BIN)/python -m tthc.devstack form-06 --unit $(UNIT) --period $(PERIOD) --kind $(KIND)
 
 ## make airflow: Airflow (standalone) with the project's DAGs, UI on http://localhost:8080
 airflow: $(STAMP)

@@ -735,6 +735,39 @@ def unit_report(unit_code: str, period_text: str) -> int:
     return 0
 
 
+def form_06_workbook(unit_code: str, period_text: str, kind: str) -> int:
+    """``make form-06``: form 06/VPCP/KSTT as the Excel workbook staff hand in, from the warehouse
+    ``make demo`` filled (found the same way as for ``make report``)."""
+    from tthc import tasks
+    from tthc.report import parse_period
+    from tthc.report.form_06 import Form06NotAvailable
+
+    try:
+        period = parse_period(period_text)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    os.environ.setdefault("AIRFLOW_HOME", str(STATE_DIR / "home"))
+    os.environ["AIRFLOW_CONN_TTHC_WAREHOUSE"] = warehouse_connection(create=False)
+    fields = _warehouse_fields()
+    try:
+        paths = tasks.write_form_06(unit_code, [period.key], kind=kind)
+    except (Form06NotAvailable, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        print(
+            f"cannot read the warehouse {describe(fields)}: {reason}\n`make demo` fills it first.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"form 06/VPCP/KSTT for {unit_code}, {period.label_vi} ({kind}), from {describe(fields)}:")
+    for path in paths:
+        print(f"  {shown(Path(path))}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tthc.devstack")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -745,10 +778,16 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="write the unit report (HTML and PDF) from the local warehouse")
     report.add_argument("--unit", default=REPORT_UNIT, help=f"unit code (MaDonVi), default {REPORT_UNIT}")
     report.add_argument("--period", default=REPORT_PERIOD, help="2023, 2024-H1, 2024-Q2 or 2024-03")
+    form = sub.add_parser("form-06", help="write form 06/VPCP/KSTT (Excel) from the local warehouse")
+    form.add_argument("--unit", default=REPORT_UNIT, help=f"unit code (MaDonVi), default {REPORT_UNIT}")
+    form.add_argument("--period", default=REPORT_PERIOD, help="2023, 2024-H1, 2024-Q2 or 2024-03")
+    form.add_argument("--kind", default="statutory", choices=("statutory", "calendar"))
     sub.add_parser("airflow", help="start Airflow (standalone) with the project's DAGs and connections")
     args = parser.parse_args(argv)
     if args.command == "report":
         return unit_report(args.unit, args.period)
+    if args.command == "form-06":
+        return form_06_workbook(args.unit, args.period, args.kind)
     # A terminated dev stack still stops the simulator it started (finally blocks run on exit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 

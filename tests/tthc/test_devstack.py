@@ -338,3 +338,36 @@ def test_report_command_says_when_there_is_no_warehouse(admin_dsn, monkeypatch, 
     assert "cannot read the warehouse" in err and "tthc_test_no_such_warehouse" in err and "make demo" in err
     assert not list(tmp_path.iterdir())
     assert devstack.main(["report", "--period", "2024-H3"]) == 2
+
+
+@pytest.mark.integration
+def test_form_06_command_writes_the_workbook_from_the_warehouse(
+    small_warehouse, monkeypatch, tmp_path, capsys
+):
+    import openpyxl
+
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_WAREHOUSE", warehouse_connection_json(small_warehouse))
+    monkeypatch.setenv("TTHC_REPORT_DIR", str(tmp_path))
+    assert devstack.main(["form-06", "--unit", DISTRICT_1, "--period", "2024-H1", "--kind", "calendar"]) == 0
+    path = tmp_path / f"form_06_{DISTRICT_1}_2024-H1_calendar.xlsx"
+    assert capsys.readouterr().out.splitlines()[1:] == [f"  {path}"]
+    with psycopg.connect(small_warehouse) as conn:
+        [expected] = conn.execute(
+            """SELECT received_total, received_online, received_in_person, received_carried_over,
+                      finished_total, finished_early, finished_on_time, finished_late,
+                      in_progress_total, in_progress_within_time, in_progress_overdue
+               FROM mart.form_06
+               WHERE period_kind = 'calendar' AND period_type = 'half' AND period_start = '2024-01-01'
+                 AND unit_code = %s AND unit_scheme = 'as_recorded' AND field_code IS NULL""",
+            (DISTRICT_1,),
+        ).fetchall()
+    # r1 (commune A, finished early) and r2 (the district office, late); r3 is the other district's
+    assert expected == (2, 0, 2, 0, 2, 1, 0, 1, 0, 0, 0)
+    sheet = openpyxl.load_workbook(path).active
+    [total] = [row for row in sheet.iter_rows(values_only=True) if row[1] == "Tổng số"]
+    assert tuple(total[2:13]) == expected
+
+    # a period the warehouse has no form for is said, and nothing is written
+    assert devstack.main(["form-06", "--unit", DISTRICT_1, "--period", "2027-Q1"]) == 1
+    assert "has no row" in capsys.readouterr().err
+    assert not (tmp_path / f"form_06_{DISTRICT_1}_2027-Q1_statutory.xlsx").exists()
