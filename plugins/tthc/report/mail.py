@@ -1,27 +1,22 @@
 """Mail a written report, or form 06's workbooks, through the SMTP connection ``smtp_default``
 (absent: nothing is sent).
 
-Connection fields: host, port, login/password (optional); extra ``from_email``, ``ssl`` (SMTPS)
-or ``starttls`` (default true unless ``ssl``), ``timeout``.
+The SMTP session is the one every mail of the pipeline opens (``tthc.quality.alerts.smtp_session``:
+host, port, login/password, and the SMTP provider's extras ``disable_tls``, ``disable_ssl``,
+``from_email``, ``timeout``), so one ``smtp_default`` serves alerts, digests and reports alike.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
-import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 
+from tthc.quality.alerts import mail_sender, smtp_session
 from tthc.settings import SMTP_CONN_ID, ConnectionFields, get_connection
 
 log = logging.getLogger(__name__)
-
-
-def _flag(value, default: bool) -> bool:
-    if value is None:
-        return default
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 BODY = "Báo cáo đính kèm (HTML và PDF). Số liệu lấy từ kho dữ liệu TTHC (schema mart)."
@@ -58,16 +53,7 @@ def send_report(
             "report not mailed: %s", "no recipient" if conn and conn.host else f"no {SMTP_CONN_ID} connection"
         )
         return False
-    use_ssl = _flag(conn.extra.get("ssl"), False)
-    starttls = _flag(conn.extra.get("starttls"), not use_ssl)
-    sender = conn.extra.get("from_email") or conn.login or "tthc-pipeline@localhost"
-    timeout = float(conn.extra.get("timeout", 30))
-    smtp_class = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
-    with smtp_class(conn.host, conn.port or (465 if use_ssl else 587), timeout=timeout) as smtp:
-        if starttls:
-            smtp.starttls()
-        if conn.login:
-            smtp.login(conn.login, conn.password or "")
-        smtp.send_message(build_message(sender, recipients, subject, paths, body))
+    with smtp_session(conn) as smtp:
+        smtp.send_message(build_message(mail_sender(conn), recipients, subject, paths, body))
     log.info("report mailed to %s", ", ".join(recipients))
     return True

@@ -383,7 +383,7 @@ SOURCE = json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9})  # no
 def smtp_connection(smtp_server) -> str:
     """smtp_default for the shared aiosmtpd server (tests/conftest.py), without STARTTLS."""
     connection = json.loads(smtp_server.connection)
-    connection["extra"] = {"starttls": "false", "from_email": "tthc@example.org"}
+    connection["extra"] = {"from_email": "tthc@example.org"}
     return json.dumps(connection)
 
 
