@@ -33,15 +33,6 @@ INSTANTS = [  # local time
     datetime(2024, 10, 15, 14, 5),
     datetime(2024, 12, 31, 23, 59),
 ]
-# mart.watchlist_at lists a dossier without NgayHenTra that waits for a supplement and is not late
-# (H35.111-241009-00001 at 2024-10-15 14:05: one request on 2024-10-11, answered on 2024-10-16) as
-# waiting_supplement; the issue and docs/worklists.md: "those without NgayHenTra that are not late
-# are not listed".
-WAITING_WITHOUT_DUE_LISTED = pytest.mark.xfail(
-    strict=True,
-    reason="mart.watchlist_at lists waiting_supplement dossiers without NgayHenTra that are not late",
-)
-KNOWN_WRONG = {datetime(2024, 10, 15, 14, 5): WAITING_WITHOUT_DUE_LISTED}
 MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 STATUTORY_CUTOFF = 14  # Decree 09/2019/NĐ-CP: data up to the 14th of a period's last month
 
@@ -181,7 +172,7 @@ def _watchlist(dsn: str, at: datetime) -> dict[str, dict]:
 
 @pytest.mark.parametrize(
     "at",
-    [pytest.param(at, id=at.strftime("%Y-%m-%dT%H:%M"), marks=KNOWN_WRONG.get(at, ())) for at in INSTANTS],
+    [pytest.param(at, id=at.strftime("%Y-%m-%dT%H:%M")) for at in INSTANTS],
 )
 def test_watchlist_at_equals_the_ground_truth(loaded, province, at):
     expected = province.truth.watchlist_at(at)

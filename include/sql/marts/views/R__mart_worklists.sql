@@ -129,7 +129,7 @@ $$;
 
 -- The watchlist at an instant: the dossiers open then that someone must act on, first match wins:
 --   overdue              late at the instant;
---   waiting_supplement   a request not answered yet (the clock stopped), not late;
+--   waiting_supplement   a request not answered yet (the clock stopped), not late, NgayHenTra present;
 --   due_24h / due_72h    due_eff less than 24 / 72 hours away.
 -- Others, and dossiers without NgayHenTra that are not late, are not listed. hours_left is
 -- due_eff - clock: the time left when the clock runs again, negative when overdue by date (a
@@ -164,7 +164,7 @@ AS $$
     CROSS JOIN LATERAL (
         SELECT CASE
             WHEN s.is_late THEN 'overdue'
-            WHEN s.waiting_supplement THEN 'waiting_supplement'
+            WHEN s.waiting_supplement AND s.due_at IS NOT NULL THEN 'waiting_supplement'
             WHEN s.due_effective_at - $1 < interval '24 hours' THEN 'due_24h'
             WHEN s.due_effective_at - $1 < interval '72 hours' THEN 'due_72h'
         END AS category
