@@ -23,6 +23,7 @@ REPEATABLES = [
     "R__quality_views.sql",
     "R__mart_functions.sql",
     "R__mart_views.sql",
+    "R__mart_worklists.sql",
 ]
 
 
@@ -157,7 +158,8 @@ def test_a_changed_repeatable_is_applied_again_with_every_repeatable_after_it(ma
         views.read_text(encoding="utf-8") + "COMMENT ON VIEW mart.unit IS 'Đơn vị';\n", encoding="utf-8"
     )
     with warehouse.connect(dsn=dsn) as conn:
-        assert warehouse.migrate(conn) == ["R__mart_views.sql"]
+        # and the worklists' file after it, which reads mart.unit
+        assert warehouse.migrate(conn) == ["R__mart_views.sql", "R__mart_worklists.sql"]
         assert conn.execute("SELECT obj_description('mart.unit'::regclass, 'pg_class')").fetchone() == (
             "Đơn vị",
         )
