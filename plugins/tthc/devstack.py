@@ -634,7 +634,10 @@ def where_next(log_path: Path | None = None) -> str:
         "Where next:",
         f"  report  : make report UNIT={REPORT_UNIT} PERIOD={REPORT_PERIOD} -> "
         f"{shown(report_dir() / f'{REPORT_UNIT}_{REPORT_PERIOD}.html')} and .pdf (any unit and period)",
-        "  BI      : mart.indicator_value, mart.score_766, mart.rank_gap and the labelled views (docs/bi.md)",
+        f"  form 06 : make form-06 UNIT={REPORT_UNIT} PERIOD=2024-Q2 -> "
+        f"{shown(report_dir() / f'form_06_{REPORT_UNIT}_2024-Q2_statutory.xlsx')} (Excel, as handed in)",
+        "  BI      : mart.indicator_value, mart.score_766, mart.rank_gap, mart.watchlist, mart.form_06 and the "
+        "labelled views (docs/bi.md)",
         f"  quality : quality.quarantine, quality.run_audit; Data Docs in {shown(data_docs)}",
         "  Airflow : make airflow, then http://localhost:8080 (DAGs tthc_*, with their docs)",
     ]
