@@ -3,7 +3,9 @@
     TTHC_SIM_CLIENT_ID=... TTHC_SIM_CLIENT_SECRET=... \\
         python -m simulator --port 8765 --seed 766 --dossiers-per-year 100000
 
-Prints one line with the base URL once it accepts connections; stops cleanly on SIGTERM/SIGINT.
+The national portal's public evaluation API (POST /api/v1/reporting/evaluation/..., no token) is
+served on the same port. Prints one line with the base URL once it accepts connections; stops
+cleanly on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -60,6 +62,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     faults.add_argument("--slow-s", type=float, default=0.0)
     faults.add_argument("--token-lifetime-s", type=int, default=300)
     faults.add_argument("--update-during-extraction-share", type=_share, default=0.0)
+    portal = parser.add_argument_group(
+        "the national portal's evaluation API (POST /api/v1/reporting/evaluation/..., same port)"
+    )
+    portal.add_argument(
+        "--portal-too-many-requests-share",
+        type=_share,
+        default=0.0,
+        help="share of portal requests answered 429 with Retry-After (--retry-after-s); 5xx follow --server-error-share",
+    )
+    portal.add_argument(
+        "--portal-disagreements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N synchronized dossiers, chosen from the seed, that the portal counts as late although the export says on time",
+    )
+    portal.add_argument(
+        "--portal-disagreement",
+        action="append",
+        default=[],
+        metavar="MAHOSO",
+        help="a named dossier the portal counts as late although the export says on time; repeatable",
+    )
     return parser.parse_args(argv)
 
 
@@ -96,8 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         slow_s=args.slow_s,
         token_lifetime_s=args.token_lifetime_s,
         update_during_extraction_share=args.update_during_extraction_share,
+        portal_too_many_requests_share=args.portal_too_many_requests_share,
         seed=args.seed,
     )
+    portal = None
+    if args.portal_disagreements or args.portal_disagreement:
+        portal = province.make_portal(args.portal_disagreements, args.portal_disagreement)
+        for d in portal.disagreements:
+            print(
+                f"simulator: the portal counts {d.dossier_code} ({d.unit_code}, ended {d.end_month:%Y-%m}) "
+                f"as late: items {', '.join(d.items)} of {', '.join(d.ancestors)}",
+                file=sys.stderr,
+            )
     server = SimulatorServer(
         province,
         client_id=client_id,
@@ -105,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=faults,
         host=args.host,
         port=args.port,
+        portal=portal,
     )
 
     def stop(signum: int, frame: object) -> None:

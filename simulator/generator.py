@@ -14,10 +14,11 @@ The ground truth reads the same steps (``Province.step_offices``) for the watchl
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -32,6 +33,7 @@ from simulator.catalogue import (
     FIELD_DEPARTMENT,
     FIELD_DISTRICT_OFFICE,
 )
+from simulator.portal import Portal, choose_disagreements
 from simulator.table import NA, DossierTable, to_datetime, to_seconds
 from simulator.truth import GroundTruth, timeliness
 from simulator.units import PLANTED_DISTRICT, build_units
@@ -133,6 +135,39 @@ class Province:
         self._names = {u["MaDonVi"]: u["TenDonVi"].removeprefix("Ủy ban nhân dân ") for u in units}
         self._commune_names = [u["TenDonVi"] for u in units if u["LoaiDonVi"] == "XA"]
         self.truth: GroundTruth  # set by build_province
+
+    @functools.cached_property
+    def portal(self) -> Portal:
+        """What the national portal publishes about this province (no planted disagreement)."""
+        return self.make_portal()
+
+    def make_portal(self, disagreements: int = 0, codes: Iterable[str] = ()) -> Portal:
+        """The portal's published scores; with ``disagreements`` dossiers (chosen from the seed,
+        outside the planted district) and the dossiers named by ``codes`` counted as late by the
+        portal although the export says on time (``Portal.disagreements`` lists them)."""
+        chosen = choose_disagreements(
+            self.truth, disagreements, self.config.seed, self._planted_unit_indices()
+        )
+        wanted = set(codes)
+        if wanted:
+            found = {self.dossier_code(i): i for i in range(len(self.table))}
+            unknown = wanted - found.keys()
+            if unknown:
+                raise ValueError(f"no such dossier: {', '.join(sorted(unknown))}")
+            chosen += [found[c] for c in sorted(wanted)]
+        return Portal(
+            self.truth,
+            self.table,
+            self.units,
+            span=(self.config.start, self.config.now.date()),
+            seed=self.config.seed,
+            disagreements=chosen,
+            dossier_code=self.dossier_code,
+        )
+
+    def _planted_unit_indices(self) -> list[int]:
+        planted = set(self.truth.descendants(PLANTED_DISTRICT))
+        return [i for i, u in enumerate(self.units) if u["MaDonVi"] in planted]
 
     def iter_dossiers(self) -> Iterator[dict]:
         for index in range(len(self.table)):

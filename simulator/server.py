@@ -1,4 +1,6 @@
-"""The simulated provincial export API over real HTTP (contract: docs/source-api.md).
+"""The simulated provincial export API over real HTTP (contract: docs/source-api.md), and on the
+same port the national portal's public evaluation API (/work/shared/spec/portal-api.md,
+``POST /api/v1/reporting/evaluation/...``, served from ``simulator.portal.Portal``).
 
 OAuth2 client credentials, the ``error_code`` envelope, keyset paging and the faults a real
 provincial deployment shows (5xx, errors inside a 200, 429, slow answers, expiring tokens,
@@ -15,13 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from random import Random
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from simulator.portal import GROUP_PATHS
 from simulator.store import (
     SOURCE_TIMESTAMP_FORMAT,
     InvalidCursor,
@@ -47,6 +50,9 @@ class FaultConfig:
     # Chance per data page served that a not-yet-served dossier of the window is updated (new
     # NgayCapNhat = the source clock, after the window): it must reappear in a later window, whole.
     update_during_extraction_share: float = 0.0
+    # The portal's evaluation API (no envelope errors there): 429 with Retry-After; 5xx reuse
+    # server_error_share.
+    portal_too_many_requests_share: float = 0.0
     seed: int = 0
 
 
@@ -111,6 +117,59 @@ class PageRequest:
         return cls(tu, den, single("sau") or None, _parse_page_size(single("kichThuoc")))
 
 
+PORTAL_PREFIX = "/api/v1/reporting/evaluation/"
+PORTAL_DEFAULT_PAGE_SIZE = 20
+PORTAL_MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PortalQuery:
+    """The body of a portal evaluation call (portal-api.md), validated."""
+
+    period_type: str
+    period_start: date
+    root: str
+    page: int
+    size: int
+
+    @classmethod
+    def from_body(cls, body: bytes) -> PortalQuery:
+        try:
+            fields = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise BadParameter("the body is not JSON") from None
+        if not isinstance(fields, dict):
+            raise BadParameter("the body must be a JSON object")
+
+        def integer(name: str, low: int, high: int, default: int | None = None) -> int:
+            value = fields.get(name, default)
+            if value is None:
+                raise BadParameter(f"{name} is required")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise BadParameter(f"{name} must be an integer from {low} to {high}, not {value!r}")
+            return value
+
+        period_type = fields.get("timeType")
+        if period_type not in PORTAL_TIME_TYPES:
+            raise BadParameter(f"timeType must be one of year, quarter, month, not {period_type!r}")
+        year = integer("year", 2000, 2100)
+        if period_type == "year":
+            start = date(year, 1, 1)
+        elif period_type == "quarter":
+            start = date(year, 3 * integer("quarter", 1, 4) - 2, 1)
+        else:
+            start = date(year, integer("month", 1, 12), 1)
+        root = fields.get("rootDepartmentCode")
+        if not isinstance(root, str) or not root.strip():
+            raise BadParameter("rootDepartmentCode is required (the unit whose subtree is wanted)")
+        page = integer("currentPage", 1, 1_000_000, 1)
+        size = integer("pageSize", 1, PORTAL_MAX_PAGE_SIZE, PORTAL_DEFAULT_PAGE_SIZE)
+        return cls(period_type, start, root.strip(), page, size)
+
+
+PORTAL_TIME_TYPES = ("year", "quarter", "month")
+
+
 def envelope(page: Page) -> bytes:
     cursor = json.dumps(page.next_cursor).encode()
     return b"".join(
@@ -134,17 +193,26 @@ class FaultPlan:
         self._rng = Random(config.seed)
         self._lock = threading.Lock()
 
-    def draw(self) -> tuple[str | None, bool]:
-        """(fault kind or None, whether the answer is slow)."""
+    def draw(self, portal: bool = False) -> tuple[str | None, bool]:
+        """(fault kind or None, whether the answer is slow), for an export data request or, with
+        ``portal``, a request to the portal's evaluation API."""
         config = self.config
         with self._lock:
             roll = self._rng.random()
             slow = self._rng.random() < config.slow_share
-        for kind, share in (
-            ("server_error", config.server_error_share),
-            ("envelope_error", config.envelope_error_share),
-            ("too_many_requests", config.too_many_requests_share),
-        ):
+        shares = (
+            (
+                ("server_error", config.server_error_share),
+                ("too_many_requests", config.portal_too_many_requests_share),
+            )
+            if portal
+            else (
+                ("server_error", config.server_error_share),
+                ("envelope_error", config.envelope_error_share),
+                ("too_many_requests", config.too_many_requests_share),
+            )
+        )
+        for kind, share in shares:
             if roll < share:
                 return kind, slow
             roll -= share
@@ -203,6 +271,7 @@ class SimulatorServer:
         port: int = 0,
         now: datetime | None = None,
         store: SourceStore | None = None,
+        portal: Any = None,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("the simulator needs an OAuth2 client id and secret")
@@ -211,6 +280,9 @@ class SimulatorServer:
         self.client_secret = client_secret
         self.faults = faults
         self.store = store if store is not None else SourceStore.from_province(province)
+        # The national portal's published scores (simulator.portal.Portal); the province's own
+        # portal (no planted disagreement) when not given.
+        self._portal = portal
         self._source_now = now if now is not None else province.config.now
         self._started = time.monotonic()
         self.tokens = AccessTokens(faults.token_lifetime_s)
@@ -219,6 +291,12 @@ class SimulatorServer:
         self.httpd.simulator = self
         bound_host, bound_port = self.httpd.server_address[:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
+
+    @property
+    def portal(self) -> Any:
+        if self._portal is None:
+            self._portal = getattr(self.province, "portal", None)
+        return self._portal
 
     def now(self) -> datetime:
         """The source clock: the simulation's "now" plus the real time elapsed since start."""
@@ -309,7 +387,11 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # the body's end is unknown: the connection is unusable
             return
         body = self.rfile.read(length)
-        if urlsplit(self.path).path != "/oauth/token":
+        path = urlsplit(self.path).path
+        if path.startswith(PORTAL_PREFIX):
+            self._serve_portal(path.removeprefix(PORTAL_PREFIX), body)
+            return
+        if path != "/oauth/token":
             self._send_error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "Không tìm thấy tài nguyên")
             return
         form = parse_qs(body.decode("utf-8", "replace"))
@@ -355,6 +437,68 @@ class SourceRequestHandler(BaseHTTPRequestHandler):
         except (BadParameter, InvalidCursor) as error:
             message = str(error) if isinstance(error, BadParameter) else "Con trỏ sau không hợp lệ"
             self._send_error(HTTPStatus.BAD_REQUEST, "INVALID_PARAMETER", message)
+
+    # The national portal's evaluation API (/work/shared/spec/portal-api.md): public, no token.
+
+    def _portal_error(self, status: int, message: str, **headers: str) -> None:
+        self._send_json(
+            status,
+            {"status": status, "error": HTTPStatus(status).phrase, "message": message},
+            headers,
+        )
+
+    def _serve_portal(self, call: str, body: bytes) -> None:
+        portal = self.simulator.portal
+        if portal is None or (call != "service-results" and call not in GROUP_PATHS):
+            self._portal_error(HTTPStatus.NOT_FOUND, f"Không tìm thấy tài nguyên: {PORTAL_PREFIX}{call}")
+            return
+        try:
+            query = PortalQuery.from_body(body)
+            if not portal.knows(query.root):
+                raise BadParameter(f"rootDepartmentCode {query.root!r} is not a unit the portal knows")
+        except BadParameter as error:
+            self._portal_error(HTTPStatus.BAD_REQUEST, str(error))
+            return
+        if self._answer_portal_fault():
+            return
+        units = portal.units(query.period_type, query.period_start, query.root)
+        first = (query.page - 1) * query.size
+        page = units[first : first + query.size]
+        data: dict[str, Any] = {}
+        if call == "service-results":
+            data["evaluation"] = [portal.score(query.period_type, query.period_start, u) for u in page]
+        else:
+            group = GROUP_PATHS[call]
+            data["content"] = [
+                portal.content_row(group, query.period_type, query.period_start, u) for u in page
+            ]
+        data.update(
+            totalElements=len(units),
+            totalPages=-(-len(units) // query.size),
+            currentPage=query.page,
+            pageSize=query.size,
+            timeType=query.period_type,
+        )
+        self._send_json(HTTPStatus.OK, {"status": 200, "message": "Thành công", "data": data})
+
+    def _answer_portal_fault(self) -> bool:
+        plan = self.simulator.fault_plan
+        kind, slow = plan.draw(portal=True)
+        if slow:
+            time.sleep(plan.config.slow_s)
+        if kind == "server_error":
+            status = plan.choose((500, 502, 503))
+            if status == 502:
+                self._send(status, BAD_GATEWAY_PAGE, "text/html")
+            else:
+                self._portal_error(status, "Lỗi hệ thống")
+        elif kind == "too_many_requests":
+            self._portal_error(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                "Quá nhiều yêu cầu, vui lòng thử lại sau",
+                **{"Retry-After": str(plan.config.retry_after_s)},
+            )
+        return kind is not None
 
     def _authorized(self) -> bool:
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")

@@ -13,6 +13,7 @@ due_eff(t)).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -118,6 +119,15 @@ class GroundTruth:
         self._has_fee_line = t.fee > 0
         self._e_result = t.e_result & np.isin(t.status, (9, 10))
         self._form_06_cache.clear()
+        self._last_unit_mask: tuple[str, np.ndarray] | None = None
+
+    def with_table(self, table: DossierTable) -> GroundTruth:
+        """The same truth over another version of the dossiers (e.g. the portal's view of some)."""
+        other = copy.copy(self)
+        other._t = table
+        other._form_06_cache = {}
+        other.refresh()
+        return other
 
     def descendants(self, unit_code: str) -> list[str]:
         found, stack = [], [unit_code]
@@ -128,18 +138,36 @@ class GroundTruth:
         return found
 
     def _unit_mask(self, unit_code: str) -> np.ndarray:
+        # One entry: callers ask for every indicator of one unit in a row (the portal's scores).
+        last = self._last_unit_mask
+        if last is not None and last[0] == unit_code:
+            return last[1]
         indices = [self._unit_index[c] for c in self.descendants(unit_code)]
-        return np.isin(self._t.unit, indices)
+        mask = np.isin(self._t.unit, indices)
+        self._last_unit_mask = (unit_code, mask)
+        return mask
 
     def indicator(
-        self, code: str, unit_code: str, period_start: date, period_end: date
+        self,
+        code: str,
+        unit_code: str,
+        period_start: date,
+        period_end: date,
+        dossiers: np.ndarray | None = None,
     ) -> tuple[int, int | None]:
-        """(numerator, denominator) of one indicator; counts have a None denominator."""
+        """(numerator, denominator) of one indicator; counts have a None denominator.
+
+        ``dossiers``: a boolean mask over the table; when given, only those dossiers count (the
+        national portal's figures are the indicators over the synchronized dossiers). PAKN items
+        do not depend on it."""
         t = self._t
         start, end = to_seconds(period_start), to_seconds(period_end)
         in_unit = self._unit_mask(unit_code)
-        received = self._d & in_unit & (t.received >= start) & (t.received < end)
-        finished = self._finished & in_unit & (t.end >= start) & (t.end < end)
+        counted, done = self._d, self._finished
+        if dossiers is not None:
+            counted, done = counted & dossiers, done & dossiers
+        received = counted & in_unit & (t.received >= start) & (t.received < end)
+        finished = done & in_unit & (t.end >= start) & (t.end < end)
         with_due = finished & (t.due != NA)
         proc = t.procedure
 
@@ -159,15 +187,11 @@ class GroundTruth:
         if code == "NO_DUE_DATE":
             return int((finished & (t.due == NA)).sum()), None
         if code == "ON_TIME_766":
-            pending = (
-                self._d & in_unit & (t.due != NA) & (t.received < end) & ~(self._finished & (t.end < end))
-            )
+            pending = counted & in_unit & (t.due != NA) & (t.received < end) & ~(done & (t.end < end))
             numerator = (with_due & self._on_time).sum() + (
                 pending & (t.due >= end) & (t.supplement_count <= 1)
             ).sum()
-            denominator = (
-                self._d & in_unit & (t.due != NA) & (t.received < end) & ~(self._finished & (t.end < start))
-            )
+            denominator = counted & in_unit & (t.due != NA) & (t.received < end) & ~(done & (t.end < start))
             return int(numerator), int(denominator.sum())
         if code == "ONLINE_SHARE":
             return ratio(t.channel == 2, received)
@@ -236,10 +260,13 @@ class GroundTruth:
         overdue = ~(handled_in_time | open_in_time)
         return int((selected & ~(unhappy | overdue)).sum()), int(selected.sum())
 
-    def score_766(self, unit_code: str, period_start: date, period_end: date) -> float:
+    def score_766(
+        self, unit_code: str, period_start: date, period_end: date, dossiers: np.ndarray | None = None
+    ) -> float:
+        """The 766 total (unrounded) of the scored items; over ``dossiers`` only when given."""
         total = 0.0
         for code, (points, threshold) in SCORING_766.items():
-            numerator, denominator = self.indicator(code, unit_code, period_start, period_end)
+            numerator, denominator = self.indicator(code, unit_code, period_start, period_end, dossiers)
             if not denominator:
                 total += points if code in NO_PAKN_FULL else 0.0
                 continue
