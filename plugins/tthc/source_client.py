@@ -4,14 +4,15 @@ Everything the pipeline reads from the source goes through :class:`SourceClient`
 client-credentials tokens, the response envelope, keyset paging, timeouts and the retry policy live
 here and nowhere else.
 
-Retry policy, in one place (:meth:`SourceClient._get_json`, built on tenacity): 5xx, 408, 429,
-connection resets, timeouts and HTTP-200 envelopes whose ``error_code`` is not ``"0"`` are
-transient; they are retried up to ``max_retries`` times with exponential backoff and full jitter,
-or after the server's ``Retry-After`` on a 429, then :class:`SourceUnavailableError` names the
-endpoint and the window. A 401 on a data call renews the token and repeats that call once. Wrong
-credentials (the token endpoint refusing the client) and 400/404 answers are configuration or
-programming errors: they raise at once and are never retried. The transport itself
-(``requests``/urllib3) does no retries of its own, so the attempt count is the one written here.
+Retry policy: the project's one, :class:`tthc.http.RetryingTransport` (tenacity), shared with the
+portal's client. 5xx, 408, 429, connection resets, timeouts and, here, HTTP-200 envelopes whose
+``error_code`` is not ``"0"`` are transient; they are retried up to ``max_retries`` times with
+exponential backoff and full jitter, or after the server's ``Retry-After`` on a 429, then
+:class:`SourceUnavailableError` names the endpoint and the window. A 401 on a data call renews the
+token and repeats that call once. Wrong credentials (the token endpoint refusing the client) and
+400/404 answers are configuration or programming errors: they raise at once and are never
+retried. The transport itself (``requests``/urllib3) does no retries of its own, so the attempt
+count is the one written here.
 
 The connection ``tthc_source`` (type ``http``) may be given as ``AIRFLOW_CONN_TTHC_SOURCE`` in
 either form Airflow accepts; :meth:`SourceSettings.from_airflow` reads it with
@@ -46,9 +47,19 @@ from typing import Any
 
 import orjson
 import requests
-from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_random_exponential
 
+from tthc.http import (
+    POLICY_EXTRAS,
+    RetryingTransport,
+    base_url_from_connection,
+    check_policy,
+    parse_extras,
+    parse_int,
+    raise_for_transient_status,
+    retry_after_s,
+    server_message,
+)
+from tthc.http import TransientError as _TransientError
 from tthc.settings import LOCAL_TZ, SOURCE_CONN_ID, ConfigurationError, ConnectionFields, get_connection
 
 __all__ = [
@@ -75,10 +86,6 @@ TOKEN_PATH = "/oauth/token"
 # tokens (the simulator can issue 2-second ones) renew after 80% of their lifetime instead.
 _TOKEN_RENEWAL_MARGIN_S = 30.0
 _TOKEN_RENEWAL_SHARE = 0.2
-# Honour Retry-After, but not a value that would park a worker for hours on a misconfigured proxy.
-_RETRY_AFTER_CAP_S = 300.0
-# How much of a non-JSON error body to quote in an exception.
-_BODY_EXCERPT_CHARS = 300
 
 
 class Endpoint(StrEnum):
@@ -105,14 +112,6 @@ class SourceRequestError(SourceError):
 
 class SourceUnavailableError(SourceError):
     """Transient failures went on past ``max_retries``: the source is down or overloaded."""
-
-
-class _TransientError(Exception):
-    """A failure worth another attempt. Internal: callers only ever see SourceUnavailableError."""
-
-    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -144,44 +143,17 @@ class SourceSettings:
             raise ConfigurationError("source client id and client secret are both required")
         if self.page_size < 1:
             raise ConfigurationError(f"page_size must be positive, got {self.page_size}")
-        if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
-            raise ConfigurationError("timeouts must be positive")
-        if self.max_retries < 0:
-            raise ConfigurationError(f"max_retries must not be negative, got {self.max_retries}")
+        check_policy(self)
         if self.lookback_minutes < 0:
             raise ConfigurationError(f"lookback_minutes must not be negative, got {self.lookback_minutes}")
-        if self.backoff_base_s < 0 or self.backoff_max_s < self.backoff_base_s:
-            raise ConfigurationError("backoff needs 0 <= backoff_base_s <= backoff_max_s")
         # Endpoint paths start with "/", so a trailing one here would double it.
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
     @classmethod
     def from_connection(cls, conn: ConnectionFields) -> SourceSettings:
         """Settings from the fields of an Airflow connection."""
-        host = (conn.host or "").strip()
-        if not host:
-            raise ConfigurationError(f"connection {conn.conn_id!r} has no host")
-        if "://" in host:
-            base_url = host
-        else:
-            scheme = (conn.schema or "http").lower()
-            if scheme not in ("http", "https"):
-                raise ConfigurationError(
-                    f"connection {conn.conn_id!r}: schema must be http or https (the URL scheme), got {scheme!r}"
-                )
-            base_url = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
-        extra: Mapping[str, Any] = conn.extra
-        unknown = sorted(set(extra) - _EXTRA_PARSERS.keys())
-        if unknown:
-            # A misspelt key would otherwise be silently ignored; only names are logged, not values.
-            log.warning("connection %r: ignoring unknown extra keys %s", conn.conn_id, unknown)
-        options = {}
-        for key, parse in _EXTRA_PARSERS.items():
-            if extra.get(key) not in (None, ""):
-                try:
-                    options[key] = parse(extra[key])
-                except ValueError as exc:
-                    raise ConfigurationError(f"connection {conn.conn_id!r}: extra {key!r}: {exc}") from None
+        base_url = base_url_from_connection(conn)
+        options = parse_extras(conn, _EXTRA_PARSERS, log)
         return cls(
             base_url=base_url, client_id=conn.login or "", client_secret=conn.password or "", **options
         )
@@ -193,35 +165,8 @@ class SourceSettings:
         return cls.from_connection(get_connection(conn_id))
 
 
-def _parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
-def _parse_int(value: Any) -> int:
-    # bool is an int subclass; "page_size": true is a typo, not 1.
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return int(value)
-
-
 # URI-form connections carry extras as strings, JSON-form ones as typed values: accept both.
-_EXTRA_PARSERS = {
-    "page_size": _parse_int,
-    "timeout_s": float,
-    "connect_timeout_s": float,
-    "verify_tls": _parse_bool,
-    "max_retries": _parse_int,
-    "lookback_minutes": _parse_int,
-    "backoff_base_s": float,
-    "backoff_max_s": float,
-}
+_EXTRA_PARSERS = {**POLICY_EXTRAS, "page_size": parse_int, "lookback_minutes": parse_int}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,14 +224,10 @@ class SourceClient:
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
-        self._session = requests.Session()
-        self._session.verify = settings.verify_tls
-        self._session.headers["Accept"] = "application/json"
-        self._timeout = (settings.connect_timeout_s, settings.timeout_s)
-        self._token: _Token | None = None
-        self._backoff = wait_random_exponential(
-            multiplier=settings.backoff_base_s, max=settings.backoff_max_s
+        self._transport = RetryingTransport(
+            settings, logger=log, unavailable=SourceUnavailableError, server_name="source"
         )
+        self._token: _Token | None = None
 
     def __enter__(self) -> SourceClient:
         return self
@@ -295,7 +236,7 @@ class SourceClient:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     def __repr__(self) -> str:
         return f"SourceClient({self.settings.base_url!r}, client_id={self.settings.client_id!r})"
@@ -354,39 +295,7 @@ class SourceClient:
     # -- one request, with the retry policy ---------------------------------------------------
 
     def _get_json(self, endpoint: str, params: Mapping[str, str], label: str) -> dict[str, Any]:
-        attempts = self.settings.max_retries + 1
-        retrying = Retrying(
-            retry=retry_if_exception_type(_TransientError),
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            before_sleep=lambda state: self._log_retry(label, attempts, state),
-        )
-        try:
-            return retrying(self._get_once, endpoint, params, label)
-        except RetryError as exc:
-            last = exc.last_attempt.exception()
-            raise SourceUnavailableError(
-                f"{label}: source still failing after {attempts} attempts, last: {last}"
-            ) from last
-
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _TransientError) and error.retry_after_s is not None:
-            return error.retry_after_s
-        return self._backoff(state)
-
-    @staticmethod
-    def _log_retry(label: str, attempts: int, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        delay = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "%s: attempt %d of %d failed (%s); retrying in %.2f s",
-            label,
-            state.attempt_number,
-            attempts,
-            error,
-            delay,
-        )
+        return self._transport.call(label, self._get_once, endpoint, params, label)
 
     def _get_once(self, endpoint: str, params: Mapping[str, str], label: str) -> dict[str, Any]:
         url = self.settings.base_url + endpoint
@@ -400,11 +309,7 @@ class SourceClient:
         return _read_envelope(response, label)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self._session.request(method, url, timeout=self._timeout, **kwargs)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            # The exception text names the URL and the cause; neither carries a secret.
-            raise _TransientError(f"{type(exc).__name__}: {exc}") from exc
+        return self._transport.send(method, url, **kwargs)
 
     # -- OAuth2 client credentials ----------------------------------------------------------------
 
@@ -431,7 +336,7 @@ class SourceClient:
                 "check the login and password of the source connection"
             )
         if status == 429 or status >= 500:
-            raise _TransientError(f"token endpoint {url}: HTTP {status}", _retry_after_s(response))
+            raise _TransientError(f"token endpoint {url}: HTTP {status}", retry_after_s(response))
         try:
             body = response.json()
             value = str(body["access_token"])
@@ -447,14 +352,11 @@ class SourceClient:
 def _read_envelope(response: requests.Response, label: str) -> dict[str, Any]:
     """The body of a list response, or the exception its status or envelope calls for."""
     status = response.status_code
-    if status == 429:
-        raise _TransientError("HTTP 429 Too Many Requests", _retry_after_s(response))
-    if status >= 500 or status == 408:
-        raise _TransientError(f"HTTP {status}")
+    raise_for_transient_status(response)
     if status == 403:
         raise SourceAuthError(f"{label}: the source denies this client access (HTTP 403)")
     if status >= 400:
-        raise SourceRequestError(f"{label}: HTTP {status}: {_server_message(response)}")
+        raise SourceRequestError(f"{label}: HTTP {status}: {server_message(response)}")
     try:
         # orjson: decoding pages is the client's largest cost at thousands of dossiers a second.
         body = orjson.loads(response.content)
@@ -483,23 +385,3 @@ def _page_from_body(body: Mapping[str, Any], number: int, cursor: str | None, la
         cursor=cursor,
         next_cursor=str(next_cursor) if next_cursor not in (None, "") else None,
     )
-
-
-def _server_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:_BODY_EXCERPT_CHARS] or response.reason
-    if isinstance(body, dict) and body.get("message"):
-        code = body.get("error_code")
-        return f"{body['message']} (error_code {code})" if code is not None else str(body["message"])
-    return str(body)[:_BODY_EXCERPT_CHARS]
-
-
-def _retry_after_s(response: requests.Response) -> float | None:
-    """Retry-After in seconds (the contract's form), or None to fall back to the backoff."""
-    try:
-        seconds = float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
-    return min(max(seconds, 0.0), _RETRY_AFTER_CAP_S)
