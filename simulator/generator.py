@@ -75,6 +75,11 @@ PLANTED = {  # indicator -> (period start, period end (exclusive), percent)
     "ONLINE_PAYMENT": (date(2024, 1, 1), date(2024, 7, 1), 78.14),
 }
 RANK_PERIOD = (date(2023, 1, 1), date(2024, 1, 1))
+# The portal story (issue 25): in each month of 2023, Nậm Nhùn's system synchronized its worse
+# dossiers and left its better ones (paid online, received online, electronic result) out: this
+# share of the possible swaps of a synced dossier for a better unsynced one is made.
+PORTAL_STORY_PERIOD = (date(2023, 1, 1), date(2024, 1, 1))
+PORTAL_STORY_SWAP_SHARE = 0.5
 DATE_FIELDS = (
     "NgayNopHoSo",
     "NgayTiepNhan",
@@ -457,12 +462,14 @@ def build_province(config: SimulationConfig = SimulationConfig()) -> Province:  
     planted_units = set(truth.descendants(PLANTED_DISTRICT))
     planted_mask = np.isin(table.unit, [i for i, u in enumerate(units) if u["MaDonVi"] in planted_units])
     _plant(config, rng, table, truth, planted_units)
+    swapped = _plant_sync(table, truth, planted_mask)
     _add_defects(config, rng, table, planted_mask, truth)
     _stamp_updates(config, rng, table)
     truth.refresh()
     province = Province(config, units, procedures, table, info, feedback)
     province.truth = truth
     truth.planted = _planted_figures(truth)
+    truth.planted["PORTAL_766"] = _portal_story(province, planted_mask, swapped)
     return province
 
 
@@ -910,6 +917,60 @@ def _plant(config, rng, t: DossierTable, truth: GroundTruth, planted_units: set[
             t.paid_online[chosen] = 1 if delta > 0 else 0
         assert t.end.max() < now
     truth.refresh()
+
+
+def _plant_sync(t: DossierTable, truth: GroundTruth, planted_mask: np.ndarray) -> int:
+    """Nậm Nhùn's synchronization (issue 25): in each month of 2023, swap the synchronization
+    flags of some synchronized dossiers of the district with those of worse unsynchronized ones
+    received the same month, so that what the portal sees is worse than what the district did.
+    The district's number of synchronized dossiers per month stays (its own SYNC_RATE, the planted
+    figures and its own 766 total do not move; a commune's or office's own SYNC_RATE may); no
+    random number is drawn. Returns the number of swaps."""
+    start, end = (to_seconds(d) for d in PORTAL_STORY_PERIOD)
+    paid_online = (t.fee > 0) & np.isin(t.paid_online, (1, 2))
+    online = (t.channel == 2) & truth._procedure_full_online[t.procedure]
+    e_result = truth._e_result & truth._procedure_paper[t.procedure]
+    goodness = 4 * paid_online.astype(int) + 2 * online + e_result
+    counted = truth._d & planted_mask & (t.received >= start) & (t.received < end)
+    rows = np.flatnonzero(counted)
+    months = np.array([to_datetime(int(t.received[i])).month for i in rows], dtype=int)
+    swapped = 0
+    for month in range(1, 13):
+        group = rows[months == month]
+        synced = group[t.synced[group] == 1]
+        unsynced = group[t.synced[group] == 0]
+        best_synced = synced[np.argsort(-goodness[synced], kind="stable")]
+        worst_unsynced = unsynced[np.argsort(goodness[unsynced], kind="stable")]
+        k = round(PORTAL_STORY_SWAP_SHARE * min(len(synced), len(unsynced)))
+        out, into = best_synced[:k], worst_unsynced[:k]
+        better = goodness[out] > goodness[into]
+        t.synced[out[better]], t.synced[into[better]] = 0, 1
+        swapped += int(better.sum())
+    return swapped
+
+
+def _portal_story(province: Province, planted_mask: np.ndarray, swapped: int) -> dict:
+    """The planted gap between Nậm Nhùn's own 2023 total and the one the portal publishes."""
+    truth, t = province.truth, province.table
+    start, end = PORTAL_STORY_PERIOD
+    seconds = [to_seconds(d) for d in PORTAL_STORY_PERIOD]
+    received = truth._d & planted_mask & (t.received >= seconds[0]) & (t.received < seconds[1])
+    payment = province.portal.item("year", start, PLANTED_DISTRICT, "3.6")
+    return {
+        "unit": PLANTED_DISTRICT,
+        "period_type": "year",
+        "period_start": start,
+        "period_end": end,
+        "own_total": round(truth.score_766(PLANTED_DISTRICT, start, end), 2),
+        "published_total": province.portal.total("year", start, PLANTED_DISTRICT),
+        "received": int(received.sum()),
+        "unsynced_dossiers": int((received & (t.synced == 0)).sum()),
+        "swapped": swapped,
+        "online_payment": {
+            "own": truth.indicator("ONLINE_PAYMENT", PLANTED_DISTRICT, start, end),
+            "published": (payment["numerator"], payment["denominator"]),
+        },
+    }
 
 
 def _planted_figures(truth: GroundTruth) -> dict:
