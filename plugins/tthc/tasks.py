@@ -306,3 +306,31 @@ def mail_form_06(paths: list[str], unit_code: str, mail_to: str | None) -> bool:
         "Số liệu lấy từ kho dữ liệu TTHC (mart.form_06); cách tính ghi ở cuối mỗi biểu."
     )
     return send_report(form_06_recipients(mail_to), subject, files, body=body)
+
+
+# ---- the national portal's published scores (tthc_portal_scores) ------------------------------
+
+
+def portal_periods(params: Mapping[str, Any], logical_date: datetime | None) -> list[str]:
+    """The periods a run of tthc_portal_scores fetches, as keys ("2023", "2024-Q2", "2024-03"):
+    the conf's ``period``, else the periods overlapping its ``start``/``end``, else the current and
+    previous month, quarter and year of the run's local day."""
+    from tthc.portal import periods_for_run
+    from tthc.settings import LOCAL_TZ
+
+    moment = logical_date or datetime.now(LOCAL_TZ)
+    day = moment.astimezone(LOCAL_TZ).date() if moment.tzinfo else moment.date()
+    periods = [period.key for period in periods_for_run(params, day)]
+    log.info("portal periods to fetch: %s", ", ".join(periods))
+    return periods
+
+
+def fetch_portal_period(period: str, root_unit: str | None = None) -> dict:
+    """Fetch what the portal publishes for one period (connection ``tthc_portal``) and store it in
+    mart.portal_score / mart.portal_metric, in one transaction; the counts of what changed."""
+    from tthc.portal import fetch_period
+    from tthc.portal_client import PortalClient, PortalPeriod, PortalSettings
+
+    with PortalClient(PortalSettings.from_airflow()) as client, warehouse.connect() as conn:
+        result = fetch_period(conn, client, PortalPeriod.parse(period), (root_unit or "").strip() or None)
+    return result.as_dict()

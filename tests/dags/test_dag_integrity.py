@@ -25,6 +25,7 @@ EXPECTED_DAGS = {
     "tthc_report",
     "tthc_watchlist",
     "tthc_statutory_report",
+    "tthc_portal_scores",
 }
 
 WHEN_IT_FAILS = re.compile(r"^#{1,6}[ \t]+When it fails[ \t]*$", re.MULTILINE)

@@ -22,6 +22,7 @@ REPEATABLES = [
     "R__staging_source_values.sql",
     "R__quality_views.sql",
     "R__mart_functions.sql",
+    "R__mart_portal.sql",
     "R__mart_views.sql",
     "R__mart_worklists.sql",
 ]
