@@ -159,7 +159,14 @@ class Province:
             unknown = wanted - found.keys()
             if unknown:
                 raise ValueError(f"no such dossier: {', '.join(sorted(unknown))}")
-            chosen += [found[c] for c in sorted(wanted)]
+            t, truth = self.table, self.truth
+            for code in sorted(wanted):
+                i = found[code]
+                if not (t.synced[i] == 1 and truth._finished[i] and truth._on_time[i] and t.due[i] != NA):
+                    raise ValueError(
+                        f"{code}: the portal can only count a synchronized dossier on time as late"
+                    )
+                chosen.append(i)
         return Portal(
             self.truth,
             self.table,

@@ -443,3 +443,11 @@ def test_a_disagreement_changes_exactly_the_items_it_names(province):
     code = disagreement.dossier_code
     assert province.dossier_code(disagreement.dossier_index) == code
     assert province.truth._on_time[disagreement.dossier_index]
+
+
+def test_a_named_disagreement(province):
+    [chosen] = province.make_portal(disagreements=1).disagreements
+    named = province.make_portal(codes=[chosen.dossier_code]).disagreements
+    assert named == [chosen]
+    with pytest.raises(ValueError, match="no such dossier"):
+        province.make_portal(codes=["H35-000000-00000"])
