@@ -3,7 +3,9 @@
 It finds a warehouse (``AIRFLOW_CONN_TTHC_WAREHOUSE`` if set, else the PostgreSQL server on
 127.0.0.1:5432, else an embedded one started with ``pgserver``), makes the local secrets once
 (pseudonymization key, simulator credentials: random, in the git-ignored ``.airflow/``), starts
-the simulator unless ``AIRFLOW_CONN_TTHC_SOURCE`` is set, and runs the DAGs through Airflow
+the simulator unless ``AIRFLOW_CONN_TTHC_SOURCE`` is set (and points ``AIRFLOW_CONN_TTHC_PORTAL``
+at the simulator's national portal unless that is set; with an external source and no portal
+connection the portal's scores are skipped), and runs the DAGs through Airflow
 (``airflow dags test``) in order. Airflow's own output goes to a log file under
 ``.airflow/logs/``; the terminal gets one progress line per DAG run and, on a failure, the
 failing task's last log lines.
@@ -210,15 +212,20 @@ class Stage:
     conf: dict[str, str] | None = None
 
 
-def pipeline_stages(start: str, end: str) -> list[Stage]:
-    """The whole pipeline for [start, end), in dependency order; the reference DAG takes the lists whole."""
+def pipeline_stages(start: str, end: str, *, portal: bool = False) -> list[Stage]:
+    """The whole pipeline for [start, end), in dependency order; the reference DAG takes the lists
+    whole. ``portal``: then the national portal's published scores of every year, quarter and
+    month overlapping the window (connection ``tthc_portal``)."""
     window = {"start": start, "end": end}
-    return [
+    stages = [
         Stage("tthc_reference"),
         Stage("tthc_dossiers", window),
         Stage("tthc_feedback", window),
         Stage("tthc_indicators", window),
     ]
+    if portal:
+        stages.append(Stage("tthc_portal_scores", window))
+    return stages
 
 
 FINISHED_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
@@ -501,13 +508,14 @@ def run_pipeline(
     *,
     progress: ProgressLine | None = None,
     warehouse_dsn: str | None = None,
+    portal: bool = False,
 ) -> StageResult | None:
     """The whole pipeline for [start, end), as real Airflow DAG runs, in dependency order; stops at
     the first stage that fails and returns it (None when every stage succeeded)."""
     progress = progress or ProgressLine()
     with log_path.open("ab") as log:
         prepare_airflow(env, log)
-    for stage in pipeline_stages(start, end):
+    for stage in pipeline_stages(start, end, portal=portal):
         result = run_stage(stage, env, log_path, progress, warehouse_dsn=warehouse_dsn)
         if not result.ok:
             return result
@@ -604,6 +612,9 @@ def headline(dsn: str, year: int = 2023, half_start: date = date(2024, 1, 1)) ->
 
 
 def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -> str:
+    """The districts' headline: the own figures and 766 total, and beside the total the one the
+    national portal publishes (scored on the synchronized dossiers only)."""
+
     def pct(value) -> str:
         return "n/a" if value is None else f"{float(value) * 100:.2f}%"
 
@@ -612,16 +623,19 @@ def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -
             return "n/a"
         return f"{float(row['total_score']):.2f}/{float(row['max_available']):.0f}"
 
+    def published(row) -> str:
+        return "n/a" if row.get("portal_total") is None else f"{float(row['portal_total']):.2f}"
+
     header = (
         f"{'district':<34} {'on time ' + str(year):>13} {'digitized ' + half:>18} "
-        f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'rank':>6}"
+        f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'portal ' + str(year):>11} {'rank':>6}"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
         rank = f"{row['rank_in_level']}/{row['units_in_level']}" if row["rank_in_level"] else "n/a"
         lines.append(
             f"{row['unit_name']:<34} {pct(row['on_time']):>13} {pct(row['result_digitized']):>18} "
-            f"{pct(row['online_payment']):>20} {score(row):>16} {rank:>6}"
+            f"{pct(row['online_payment']):>20} {score(row):>16} {published(row):>11} {rank:>6}"
         )
     return "\n".join(lines)
 
@@ -671,7 +685,10 @@ def run_command(
     try:
         with log_path.open("ab") as log, _source(env, local, log, progress) as source:
             env["AIRFLOW_CONN_TTHC_SOURCE"] = source
-            failed = run_pipeline(start, end, env, log_path, progress=progress, warehouse_dsn=dsn)
+            portal = set_portal(env, source, progress)
+            failed = run_pipeline(
+                start, end, env, log_path, progress=progress, warehouse_dsn=dsn, portal=portal
+            )
     except (subprocess.CalledProcessError, RuntimeError) as exc:  # Airflow's setup or the simulator
         print(
             f"\n{exc}. The last lines of the log:\n\n{log_tail(log_path)}\n\nFull log: {shown(log_path)}",
@@ -807,6 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "airflow":
         with _source(env, local) as source:
             env["AIRFLOW_CONN_TTHC_SOURCE"] = source
+            set_portal(env, source)
             prepare_airflow(env)
             airflow(["standalone"], env)
         return 0
@@ -844,6 +862,51 @@ def _source(
                 f"{format_elapsed(time.monotonic() - started)} · ok"
             )
         yield source
+
+
+PORTAL_PAGE_SIZE = 100  # the portal's largest page (docs/portal.md)
+
+
+def portal_connection(source: str, *, source_given: bool, portal_given: str | None) -> str | None:
+    """The AIRFLOW_CONN_TTHC_PORTAL value for a dev stack whose source connection is ``source``:
+    the one given; else, when the dev stack started the simulator, the simulator's own portal
+    (served on the export's port, no credentials); else (an external source) none."""
+    if portal_given:
+        return portal_given
+    if source_given:
+        return None
+    address = json.loads(source)
+    return json.dumps(
+        {
+            "conn_type": "http",
+            "host": address["host"],
+            "port": address["port"],
+            "schema": address.get("schema") or "http",
+            "extra": {"page_size": PORTAL_PAGE_SIZE},
+        }
+    )
+
+
+def set_portal(env: dict[str, str], source: str, progress: ProgressLine | None = None) -> bool:
+    """Sets ``env``'s AIRFLOW_CONN_TTHC_PORTAL (see ``portal_connection``) and says where it points
+    on one progress line; returns whether the portal's scores are to be fetched."""
+    given = os.environ.get("AIRFLOW_CONN_TTHC_PORTAL")
+    value = portal_connection(
+        source, source_given=bool(os.environ.get("AIRFLOW_CONN_TTHC_SOURCE")), portal_given=given
+    )
+    if value is None:
+        env.pop("AIRFLOW_CONN_TTHC_PORTAL", None)
+        line = "skipped: AIRFLOW_CONN_TTHC_SOURCE is given and AIRFLOW_CONN_TTHC_PORTAL is not"
+    else:
+        env["AIRFLOW_CONN_TTHC_PORTAL"] = value
+        if given:
+            line = "AIRFLOW_CONN_TTHC_PORTAL"
+        else:
+            address = json.loads(value)
+            line = f"http://{address['host']}:{address['port']} (the simulator's national portal)"
+    if progress:
+        progress.done(f"{'portal':<16} {line}")
+    return value is not None
 
 
 if __name__ == "__main__":

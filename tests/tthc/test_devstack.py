@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sqlite3
 from datetime import date
@@ -13,7 +14,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from mart_fixture import COMMUNE_A, COMMUNE_C, DISTRICT_1, OFFICE_1, P_FREE, insert_dossier, insert_reference
+from mart_fixture import (
+    COMMUNE_A,
+    COMMUNE_C,
+    DISTRICT_1,
+    DISTRICT_2,
+    OFFICE_1,
+    P_FREE,
+    insert_dossier,
+    insert_reference,
+)
 from pipeline_support import SMALL_VOLUME, simulated_source, warehouse_connection_json
 
 from simulator.generator import SimulationConfig, build_province
@@ -114,6 +124,73 @@ def test_state_dir_can_be_another_folder(tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(devstack)
+
+
+# ---- the national portal's connection ------------------------------------------------------------
+
+SIMULATOR_SOURCE = json.dumps(
+    {
+        "conn_type": "http",
+        "host": "127.0.0.1",
+        "port": 43169,
+        "schema": "http",
+        "login": "id",
+        "password": "s",
+    }
+)
+
+
+def test_pipeline_stages_fetch_the_portal_s_scores_last_over_the_window():
+    window = {"start": "2023-01-01", "end": "2024-07-01"}
+    assert [s.dag_id for s in devstack.pipeline_stages(**window)] == [
+        "tthc_reference",
+        "tthc_dossiers",
+        "tthc_feedback",
+        "tthc_indicators",
+    ]
+    stages = devstack.pipeline_stages(**window, portal=True)
+    assert stages[:4] == devstack.pipeline_stages(**window)
+    assert stages[4] == devstack.Stage("tthc_portal_scores", window)
+
+
+def test_the_simulator_s_portal_is_used_unless_a_portal_is_given(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_TTHC_SOURCE", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_TTHC_PORTAL", raising=False)
+    env, out = {}, io.StringIO()
+    assert devstack.set_portal(env, SIMULATOR_SOURCE, devstack.ProgressLine(out, tty=False)) is True
+    # the export's host and port, no credentials (the portal's data are public), its largest page
+    assert json.loads(env["AIRFLOW_CONN_TTHC_PORTAL"]) == {
+        "conn_type": "http",
+        "host": "127.0.0.1",
+        "port": 43169,
+        "schema": "http",
+        "extra": {"page_size": 100},
+    }
+    assert out.getvalue() == "portal           http://127.0.0.1:43169 (the simulator's national portal)\n"
+
+    given = json.dumps({"conn_type": "http", "host": "portal.example", "schema": "https"})
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_PORTAL", given)
+    env, out = {}, io.StringIO()
+    assert devstack.set_portal(env, SIMULATOR_SOURCE, devstack.ProgressLine(out, tty=False)) is True
+    assert env["AIRFLOW_CONN_TTHC_PORTAL"] == given
+    assert out.getvalue() == "portal           AIRFLOW_CONN_TTHC_PORTAL\n"
+
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_SOURCE", '{"conn_type": "http", "host": "export.example"}')
+    env = {}
+    assert devstack.set_portal(env, os.environ["AIRFLOW_CONN_TTHC_SOURCE"]) is True
+    assert env["AIRFLOW_CONN_TTHC_PORTAL"] == given
+
+
+def test_an_external_source_without_a_portal_skips_the_portal(monkeypatch):
+    source = '{"conn_type": "http", "host": "export.example"}'
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_SOURCE", source)
+    monkeypatch.delenv("AIRFLOW_CONN_TTHC_PORTAL", raising=False)
+    env, out = {"AIRFLOW_CONN_TTHC_PORTAL": "left over"}, io.StringIO()
+    assert devstack.set_portal(env, source, devstack.ProgressLine(out, tty=False)) is False
+    assert "AIRFLOW_CONN_TTHC_PORTAL" not in env
+    assert out.getvalue() == (
+        "portal           skipped: AIRFLOW_CONN_TTHC_SOURCE is given and AIRFLOW_CONN_TTHC_PORTAL is not\n"
+    )
 
 
 # ---- real `airflow dags test` runs ---------------------------------------------------------------
@@ -323,6 +400,51 @@ def test_report_command_writes_the_unit_report_from_the_warehouse(
     )
     assert [item.split(":")[0] for item in items] == ["Mục 1.1–1.3 (12 điểm)", "Nhóm Số hóa hồ sơ (2 điểm)"]
     assert 'id="notes"' in html and "Quyết định số 766/QĐ-TTg" in html
+
+
+@pytest.mark.integration
+def test_headline_puts_the_portal_s_published_total_beside_the_own_total(small_warehouse):
+    """make demo's headline (here over 2024, the year the hand-built warehouse has): each district's
+    own 766 total from mart.score_766 and, beside it, the current total the portal publishes."""
+    with psycopg.connect(small_warehouse) as conn:
+        conn.execute(
+            """INSERT INTO mart.portal_score (period_type, period_start, unit_code, unit_name, total_score,
+                                              fetched_at, superseded_at)
+               VALUES ('year', '2024-01-01', %(unit)s, 'revised since', 70.5, '2024-07-02', '2024-07-03'),
+                      ('year', '2024-01-01', %(unit)s, 'published', 41.25, '2024-07-03', NULL),
+                      ('quarter', '2024-01-01', %(unit)s, 'another period', 12, '2024-07-03', NULL)""",
+            {"unit": DISTRICT_1},
+        )
+    try:
+        rows = devstack.headline(small_warehouse, year=2024, half_start=date(2024, 1, 1))
+        with psycopg.connect(small_warehouse) as conn:
+            expected = {
+                unit: values
+                for unit, *values in conn.execute(
+                    """SELECT own.unit_code, own.total_score, own.max_available, published.total_score
+                       FROM mart.score_766 AS own
+                       LEFT JOIN mart.portal_score_current AS published
+                           ON published.unit_code = own.unit_code AND published.period_type = 'year'
+                          AND published.period_start = '2024-01-01'
+                       WHERE own.period_type = 'year' AND own.period_start = '2024-01-01'
+                         AND own.unit_scheme = 'as_recorded' AND own.unit_type = 'HUYEN'"""
+                )
+            }
+    finally:
+        with psycopg.connect(small_warehouse) as conn:
+            conn.execute("DELETE FROM mart.portal_score")
+    assert {row["unit_code"] for row in rows} == set(expected) == {DISTRICT_1, DISTRICT_2}
+    for row in rows:
+        assert [row["total_score"], row["max_available"], row["portal_total"]] == expected[row["unit_code"]]
+    assert expected[DISTRICT_1][2] == 41.25 and expected[DISTRICT_2][2] is None
+
+    table = devstack.format_headline(rows, year=2024).splitlines()
+    assert table[0].split()[-4:] == ["2024", "portal", "2024", "rank"]
+    for row in rows:
+        [line] = [line for line in table if line.startswith(row["unit_name"])]
+        own, published = line.split()[-3:-1]
+        assert own == f"{float(row['total_score']):.2f}/{float(row['max_available']):.0f}"
+        assert published == ("41.25" if row["unit_code"] == DISTRICT_1 else "n/a")
 
 
 @pytest.mark.integration

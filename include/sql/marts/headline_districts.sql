@@ -1,6 +1,7 @@
 -- The demo's headline: per district, the year's on-time rate, the half-year's digitized-result
 -- share and online-payment rate (as provincial reports quote them), and the year's Decision 766
--- total with the district's rank among the districts of the province.
+-- total with the district's rank among the districts of the province, beside the total the
+-- national portal publishes for the year (mart.portal_score_current, NULL when not fetched).
 WITH figures AS (
     SELECT
         value.unit_code,
@@ -30,11 +31,15 @@ SELECT
     score.total_score,
     score.max_available,
     score.rank_in_level,
-    score.units_in_level
+    score.units_in_level,
+    published.total_score AS portal_total
 FROM core.dim_unit AS unit
 INNER JOIN figures USING (unit_code)
 LEFT JOIN mart.score_766 AS score
     ON unit.unit_code = score.unit_code AND score.unit_scheme = 'as_recorded'
         AND score.period_type = 'year' AND score.period_start = %(year_start)s::date
+LEFT JOIN mart.portal_score_current AS published
+    ON unit.unit_code = published.unit_code
+        AND published.period_type = 'year' AND published.period_start = %(year_start)s::date
 WHERE unit.row_valid_to IS NULL AND unit.unit_type = 'HUYEN'
 ORDER BY unit.unit_code;

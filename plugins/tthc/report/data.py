@@ -4,7 +4,9 @@ Tables and views used: mart.indicator / mart.indicator_value (the figures and th
 mart.unit (names), mart.score_766 and mart.score_group (766 groups, total, rank),
 mart.late_dossier_by_procedure (late dossiers), mart.rank_gap and mart.improvement_lever (the road
 to a better rank), mart.form_06 (form 06/VPCP/KSTT over the period's statutory window, through
-tthc.report.form_06). A missing relation leaves its section empty with a reason in ``missing``.
+tthc.report.form_06), mart.portal_score_current (what the national portal publishes, beside the
+own score of mart.score_766). A missing relation leaves its section empty with a reason in
+``missing``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from psycopg.rows import dict_row
 
 from tthc.report.form_06 import Form06, load_form_06
 from tthc.report.period import Period, add_months
+from tthc.settings import LOCAL_TZ
 
 UNIT_SCHEME = "as_recorded"
 UNIT_VIEW = "mart.unit"  # names and types of the units (include/sql/marts/views/R__mart_views.sql)
@@ -35,6 +38,12 @@ SCORE_GROUPS = (
 )
 NOT_YET = "Chưa có dữ liệu: bảng {relation} chưa có trong kho dữ liệu (mart)."
 NO_ROWS = "Chưa có dữ liệu cho đơn vị và kỳ báo cáo này trong {relation}."
+# The national portal publishes years, quarters and months (docs/portal.md), not halves.
+PORTAL_VIEW = "mart.portal_score_current"
+PORTAL_PERIOD_TYPES = ("year", "quarter", "month")
+PORTAL_NO_HALF = (
+    "Chưa có dữ liệu: Cổng Dịch vụ công quốc gia công bố điểm theo năm, quý và tháng, không theo 6 tháng."
+)
 # The 766 items the export cannot score, said for the leaders who read the report (mart.score_766
 # gives each item's code, points and the engineers' reason; docs/indicators.md has the details).
 NOT_SCORED_VI = {
@@ -64,6 +73,10 @@ class ReportData:
     late_total: dict[str, Any] | None = None
     rank_gap: list[dict[str, Any]] = field(default_factory=list)
     form_06: Form06 | None = None  # the period's statutory window, laid out as the xlsx form
+    # What the national portal publishes for the unit and period beside the own score: the totals
+    # (published_total, own_total, difference, fetched_at) and one row per group.
+    portal: dict[str, Any] | None = None
+    portal_groups: list[dict[str, Any]] = field(default_factory=list)
     not_scored: list[str] = field(default_factory=list)  # 766 items not scored, in words
     missing: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     generated_at: datetime = field(default_factory=datetime.now)
@@ -106,6 +119,7 @@ def load_report_data(
     _late(conn, data, params, late_limit)
     _rank_gap(conn, data, params)
     _form_06(conn, data)
+    _portal(conn, data, params)
     return data
 
 
@@ -327,3 +341,60 @@ def _form_06(conn, data: ReportData) -> None:
     data.form_06 = load_form_06(conn, data.unit_code, data.period, kind="statutory", scheme=UNIT_SCHEME)
     if data.form_06 is None:
         data.missing["form_06"] = NO_ROWS.format(relation="mart.form_06")
+
+
+def _difference(published, own):
+    return None if published is None or own is None else published - own
+
+
+def _portal(conn, data: ReportData, params: dict) -> None:
+    """The scores the national portal publishes (on the dossiers synchronized to it) beside the
+    own scores of mart.score_766 (on all the province's dossiers), per group and in total."""
+    if data.period.period_type not in PORTAL_PERIOD_TYPES:
+        data.missing["portal"] = PORTAL_NO_HALF
+        return
+    if not _exists(conn, PORTAL_VIEW):
+        data.missing["portal"] = NOT_YET.format(relation=PORTAL_VIEW)
+        return
+    found = _rows(
+        conn,
+        f"""
+        SELECT * FROM {PORTAL_VIEW}
+        WHERE period_type = %(type)s AND period_start = %(start)s AND unit_code = %(unit)s""",
+        params,
+    )
+    if not found:
+        data.missing["portal"] = NO_ROWS.format(relation=PORTAL_VIEW)
+        return
+    published = found[0]
+    own = data.score or {}
+    groups = {}
+    if _exists(conn, "mart.score_group"):
+        groups = {
+            g["group_code"]: g
+            for g in _rows(
+                conn, "SELECT group_code, group_no, max_points, label_vi FROM mart.score_group", params
+            )
+        }
+    for code in SCORE_GROUPS:
+        group = groups.get(code, {})
+        published_score, own_score = published.get(f"{code}_score"), own.get(f"{code}_score")
+        data.portal_groups.append(
+            {
+                "group_code": code,
+                "label_vi": group.get("label_vi", code),
+                "group_no": group.get("group_no"),
+                "max_points": group.get("max_points"),
+                "published": published_score,
+                "own": own_score,
+                "difference": _difference(published_score, own_score),
+            }
+        )
+    data.portal_groups.sort(key=lambda g: (g["group_no"] is None, g["group_no"] or 0))
+    data.portal = {
+        "published_total": published["total_score"],
+        "own_total": own.get("total_score"),
+        "max_available": own.get("max_available"),
+        "difference": _difference(published["total_score"], own.get("total_score")),
+        "fetched_at": published["fetched_at"].astimezone(LOCAL_TZ),
+    }

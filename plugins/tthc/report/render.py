@@ -94,6 +94,16 @@ def _short(text: str | None, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _signed(value, decimals: int = 2) -> str:
+    """A difference with its sign: +0,59 / −0,59 / 0,00."""
+    if value is None:
+        return fmt.NOT_AVAILABLE
+    text = fmt.number(abs(value), decimals)
+    if text.strip("0,.") == "":
+        return text
+    return ("+" if value > 0 else "−") + text
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -102,7 +112,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=fmt.percent, num=fmt.number, month_label=_month_label)
+    env.filters.update(pct=fmt.percent, num=fmt.number, signed=_signed, month_label=_month_label)
     return env
 
 
