@@ -32,6 +32,24 @@ the portal answers `429` with `Retry-After` when called too fast; the client wai
 (at most 300 s) and retries, as it does 5xx, resets and timeouts (backoff with jitter, up to the
 connection's `max_retries`, default 5). The task log shows each retry with the call it was for.
 
+**The gap to the province's own figures.** Each fetch also recomputes `mart.portal_gap` for its
+period (same transaction): per unit and item, the province's own figure (all dossiers), the same
+indicator over the dossiers it synchronized (`DongBoDVCQG = 1`) only, and the portal's; `explained`
+when the synchronized-only figure equals the portal's. The indicator refresh recomputes it too. BI:
+`mart.bi_portal_gap`, `mart.bi_portal_summary`; the dossiers behind a gap:
+`mart.unsynced_dossiers(unit, period_type, period_start)`.
+
+**The alert** (task `check_gap`, once per run, after all periods, mail and webhook): a unit whose
+published total is more than `portal_gap.max_points_below` points (default 1;
+`include/reference/quality_thresholds.json`) below its own, as recorded, or an item whose gap is
+not explained by synchronization. It names the units, periods and items. What to do: a
+synchronization gap is fixed at the source: synchronize the dossiers `mart.unsynced_dossiers`
+lists, and the portal's next publication takes them in (the alert says how many points that
+brings). A gap not explained by synchronization means the portal counts some synchronized dossiers
+differently from the export (dates, status): compare the items in `mart.bi_portal_gap` (`explained`
+false) and take it up with the portal's operator. The task does not fail on a finding; it fails
+only if the warehouse cannot be read (clear it to re-check).
+
 #### When it fails
 
 Each period is its own task (`fetch_period`, mapped), retried twice, and written in one
@@ -84,7 +102,16 @@ def tthc_portal_scores():
 
         return fetch_portal_period(period, get_current_context()["params"].get("root_unit"))
 
-    fetch_period.expand(period=plan_periods())
+    # After every period is fetched (and its gap computed): one alert for the run, if any.
+    @task
+    def check_gap(periods: list[str]) -> dict:
+        from tthc.tasks import check_portal_gap
+
+        return check_portal_gap(periods)
+
+    periods = plan_periods()
+    fetched = fetch_period.expand(period=periods)
+    fetched >> check_gap(periods)
 
 
 tthc_portal_scores()

@@ -69,6 +69,17 @@ def refresh(
             timings[step] = round(time.perf_counter() - started, 3)
             if step == "marts/indicator_value.sql" and rows:
                 written = rows[0][0]
+        # Last: the gap to the national portal's figures, for the rewritten periods it published
+        # (none: nothing to read). The same file the portal's fetch runs (docs/portal.md).
+        started = time.perf_counter()
+        periods = conn.execute(
+            "SELECT coalesce(array_agg(period_type), '{}'), coalesce(array_agg(period_start), '{}') "
+            "FROM refresh_period"
+        ).fetchone()
+        warehouse.run_sql(
+            conn, "marts/portal_gap.sql", {"period_types": periods[0], "period_starts": periods[1]}
+        )
+        timings["marts/portal_gap.sql"] = round(time.perf_counter() - started, 3)
     log.info("indicators refreshed for %s .. %s: %d rows (%s)", first, last_exclusive, written, timings)
     return written
 

@@ -31,7 +31,9 @@ __all__ = [
     "PortalConfigurationError",
     "WriteCounts",
     "daily_periods",
+    "compute_gap",
     "fetch_period",
+    "gap_findings",
     "periods_for_run",
     "periods_overlapping",
     "root_unit",
@@ -92,6 +94,8 @@ class PeriodFetch:
     root_code: str
     scores: WriteCounts
     metrics: WriteCounts
+    gap_rows: int = 0
+    """Rows of mart.portal_gap computed for the period (0 while the indicators lack it)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +103,7 @@ class PeriodFetch:
             "root_code": self.root_code,
             "scores": asdict(self.scores),
             "metrics": asdict(self.metrics),
+            "gap_rows": self.gap_rows,
         }
 
 
@@ -269,15 +274,48 @@ def store_period(
                 conn, "marts/portal_merge_metric.sql", params | {"portal_groups": list(portal_groups)}
             )[0]
         )
-    result = PeriodFetch(period.key, root_code, scores, metrics)
+        # the gap to the province's own figures, in the same transaction (docs/portal.md)
+        gap_rows = compute_gap(conn, [(period.period_type, period.start)])
+    result = PeriodFetch(period.key, root_code, scores, metrics, gap_rows)
     log.info(
-        "portal %s (root %s): scores %s; metrics %s",
+        "portal %s (root %s): scores %s; metrics %s; %d gap rows",
         period.key,
         root_code,
         _describe(scores),
         _describe(metrics),
+        gap_rows,
     )
     return result
+
+
+def compute_gap(conn: psycopg.Connection, periods: Sequence[tuple[str, date]]) -> int:
+    """Recompute mart.portal_gap for ``periods`` ((period_type, period_start) pairs) in the
+    caller's transaction; periods without portal rows are skipped. Returns the rows computed.
+    The same file is the indicator refresh's last step (tthc.indicators)."""
+    rows = warehouse.run_sql(
+        conn,
+        "marts/portal_gap.sql",
+        {"period_types": [p[0] for p in periods], "period_starts": [p[1] for p in periods]},
+    )
+    return int(rows[0][1]) if rows else 0
+
+
+def gap_findings(
+    conn: psycopg.Connection, periods: Sequence[str], max_points_below: float
+) -> list[dict[str, Any]]:
+    """The (unit, period) pairs, as recorded, whose published total is more than
+    ``max_points_below`` points below the province's own, or with an item the unsynchronized
+    dossiers do not explain (marts/portal_gap_findings.sql); ``periods`` are keys ("2023")."""
+    parsed = [PortalPeriod.parse(key) for key in periods]
+    return warehouse.query(
+        conn,
+        "marts/portal_gap_findings.sql",
+        {
+            "period_types": [p.period_type for p in parsed],
+            "period_starts": [p.start for p in parsed],
+            "max_points_below": max_points_below,
+        },
+    )
 
 
 def _describe(counts: WriteCounts) -> str:

@@ -6,7 +6,7 @@ Heavy imports happen inside the functions so that parsing a DAG file stays cheap
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -334,3 +334,24 @@ def fetch_portal_period(period: str, root_unit: str | None = None) -> dict:
     with PortalClient(PortalSettings.from_airflow()) as client, warehouse.connect() as conn:
         result = fetch_period(conn, client, PortalPeriod.parse(period), (root_unit or "").strip() or None)
     return result.as_dict()
+
+
+def check_portal_gap(periods: Sequence[str]) -> dict:
+    """After the fetches of one tthc_portal_scores run: one alert (mail and webhook) naming the
+    units, periods and items whose published total is more than ``portal_gap.max_points_below``
+    (quality thresholds, default 1) below the province's own, or whose gap the unsynchronized
+    dossiers do not explain (mart.portal_gap, computed by each fetch). A finding, not a failure."""
+    from tthc.portal import gap_findings
+    from tthc.quality.alerts import portal_gap_found, send_alert
+    from tthc.settings import quality_thresholds
+
+    threshold = float(quality_thresholds().get("portal_gap", {}).get("max_points_below", 1))
+    with warehouse.connect() as conn:
+        findings = gap_findings(conn, list(periods), threshold)
+    result: dict[str, Any] = {"periods": list(periods), "findings": len(findings), "alert": None}
+    if findings:
+        subject, lines = portal_gap_found(findings, threshold)
+        result["alert"] = send_alert(subject, lines)
+        result["units"] = sorted({f["unit_code"] for f in findings})
+    log.info("portal gap for %s: %d finding(s)", ", ".join(periods), len(findings))
+    return result

@@ -23,6 +23,7 @@ REPEATABLES = [
     "R__quality_views.sql",
     "R__mart_functions.sql",
     "R__mart_portal.sql",
+    "R__mart_portal_gap.sql",
     "R__mart_views.sql",
     "R__mart_worklists.sql",
 ]

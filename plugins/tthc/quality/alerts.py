@@ -315,3 +315,47 @@ def mart_invariants_broken(
         f"  SQL: SELECT results FROM quality.validation_result WHERE validation_id = {validation_id};",
     ]
     return MartInvariantError("[tthc] mart invariants broken: " + ", ".join(failing_rules), lines)
+
+
+def portal_gap_found(findings: Sequence[dict], max_points_below: float) -> tuple[str, list[str]]:
+    """The alert of one run of tthc_portal_scores whose gap to the province's own figures needs a
+    look (``findings``: rows of marts/portal_gap_findings.sql); docs/portal.md, "The alert"."""
+    below = [f for f in findings if f["below_threshold"]]
+    unexplained = [f for f in findings if f["unexplained_items"]]
+    # the largest gaps first: the subject names those
+    findings = sorted(findings, key=lambda f: (-(f["points_below"] or 0), f["unit_code"], f["period_label"]))
+    units = list(dict.fromkeys(f["unit_code"] for f in findings))
+    parts = []
+    if below:
+        parts.append(f"{len(below)} published total(s) more than {max_points_below:g} points below our own")
+    if unexplained:
+        parts.append(f"{len(unexplained)} gap(s) not explained by synchronization")
+    subject = f"[tthc] national portal below our figures: {', '.join(units[:6])}" + (
+        f" and {len(units) - 6} more" if len(units) > 6 else ""
+    )
+    lines = ["National portal (Cổng DVCQG) against the province's own figures: " + "; ".join(parts) + "."]
+    for f in findings:
+        lines.append(
+            f"- {f['unit_code']} {f['unit_name'] or ''}, {f['period_label']}: published {f['portal_total']}, "
+            f"own {f['own_total']}, own over synchronized dossiers only {f['own_synced_total']} "
+            f"({f['unsynced_dossiers']} dossiers not synchronized: {f['points_from_sync']} points)"
+        )
+        if f["losing_items"]:
+            lines.append(f"    items below our own (points): {f['losing_items']}")
+        if f["unexplained_items"]:
+            lines.append(
+                "    NOT explained by synchronization (our synchronized figure vs the portal's): "
+                + f["unexplained_items"]
+            )
+    lines += [
+        "What to do:",
+        "  Synchronization gap: synchronize the dossiers listed by "
+        "SELECT * FROM mart.unsynced_dossiers('<unit>', '<period_type>', '<period_start>'); "
+        "the portal's next publication takes them in.",
+        "  Not explained: the portal counts some synchronized dossiers differently from the export "
+        "(dates, status); compare SELECT * FROM mart.bi_portal_gap WHERE explained IS FALSE, then raise it "
+        "with the portal's operator.",
+        f"  Threshold: portal_gap.max_points_below = {max_points_below:g} "
+        "(include/reference/quality_thresholds.json or env TTHC_QUALITY_THRESHOLDS).",
+    ]
+    return subject, lines
