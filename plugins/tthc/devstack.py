@@ -613,7 +613,8 @@ def headline(dsn: str, year: int = 2023, half_start: date = date(2024, 1, 1)) ->
 
 def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -> str:
     """The districts' headline: the own figures and 766 total, and beside the total the one the
-    national portal publishes (scored on the synchronized dossiers only)."""
+    national portal publishes (scored on the synchronized dossiers only) and the points
+    synchronizing the others would bring (own total minus the total over synchronized dossiers)."""
 
     def pct(value) -> str:
         return "n/a" if value is None else f"{float(value) * 100:.2f}%"
@@ -626,16 +627,20 @@ def format_headline(rows: list[dict], year: int = 2023, half: str = "H1 2024") -
     def published(row) -> str:
         return "n/a" if row.get("portal_total") is None else f"{float(row['portal_total']):.2f}"
 
+    def from_sync(row) -> str:
+        return "n/a" if row.get("points_from_sync") is None else f"{float(row['points_from_sync']):+.2f}"
+
     header = (
         f"{'district':<34} {'on time ' + str(year):>13} {'digitized ' + half:>18} "
-        f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'portal ' + str(year):>11} {'rank':>6}"
+        f"{'paid online ' + half:>20} {'766 total ' + str(year):>16} {'portal ' + str(year):>11} "
+        f"{'from sync':>9} {'rank':>6}"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
         rank = f"{row['rank_in_level']}/{row['units_in_level']}" if row["rank_in_level"] else "n/a"
         lines.append(
             f"{row['unit_name']:<34} {pct(row['on_time']):>13} {pct(row['result_digitized']):>18} "
-            f"{pct(row['online_payment']):>20} {score(row):>16} {published(row):>11} {rank:>6}"
+            f"{pct(row['online_payment']):>20} {score(row):>16} {published(row):>11} {from_sync(row):>9} {rank:>6}"
         )
     return "\n".join(lines)
 

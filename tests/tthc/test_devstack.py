@@ -10,6 +10,7 @@ import os
 import re
 import sqlite3
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -415,17 +416,31 @@ def test_headline_puts_the_portal_s_published_total_beside_the_own_total(small_w
                       ('quarter', '2024-01-01', %(unit)s, 'another period', 12, '2024-07-03', NULL)""",
             {"unit": DISTRICT_1},
         )
+        # the gap the portal's fetch computes (mart.portal_gap), by hand: one item of each district
+        conn.execute("DELETE FROM mart.portal_gap")
+        conn.execute(
+            """INSERT INTO mart.portal_gap (period_type, period_start, unit_code, unit_scheme, item_code,
+                                            indicator_code, scoring_item_code, unsynced_dossiers, own_score,
+                                            own_synced_score, portal_score, explained, points_from_sync)
+               VALUES ('year', '2024-01-01', %s, 'as_recorded', '3.6', 'ONLINE_PAYMENT', '3.6', 7, 4.69, 4.1,
+                       4.1, true, 0.59)""",
+            (DISTRICT_1,),
+        )
     try:
         rows = devstack.headline(small_warehouse, year=2024, half_start=date(2024, 1, 1))
         with psycopg.connect(small_warehouse) as conn:
             expected = {
                 unit: values
                 for unit, *values in conn.execute(
-                    """SELECT own.unit_code, own.total_score, own.max_available, published.total_score
+                    """SELECT own.unit_code, own.total_score, own.max_available, published.total_score,
+                              summary.points_from_sync
                        FROM mart.score_766 AS own
                        LEFT JOIN mart.portal_score_current AS published
                            ON published.unit_code = own.unit_code AND published.period_type = 'year'
                           AND published.period_start = '2024-01-01'
+                       LEFT JOIN mart.bi_portal_summary AS summary
+                           ON summary.unit_code = own.unit_code AND summary.period_type = 'year'
+                          AND summary.period_start = '2024-01-01' AND summary.unit_scheme = 'as_recorded'
                        WHERE own.period_type = 'year' AND own.period_start = '2024-01-01'
                          AND own.unit_scheme = 'as_recorded' AND own.unit_type = 'HUYEN'"""
                 )
@@ -433,18 +448,24 @@ def test_headline_puts_the_portal_s_published_total_beside_the_own_total(small_w
     finally:
         with psycopg.connect(small_warehouse) as conn:
             conn.execute("DELETE FROM mart.portal_score")
+            conn.execute("DELETE FROM mart.portal_gap")
     assert {row["unit_code"] for row in rows} == set(expected) == {DISTRICT_1, DISTRICT_2}
     for row in rows:
-        assert [row["total_score"], row["max_available"], row["portal_total"]] == expected[row["unit_code"]]
-    assert expected[DISTRICT_1][2] == 41.25 and expected[DISTRICT_2][2] is None
+        assert [row["total_score"], row["max_available"], row["portal_total"], row["points_from_sync"]] == (
+            expected[row["unit_code"]]
+        )
+    assert expected[DISTRICT_1][2:] == [Decimal("41.25"), Decimal("0.59")]
+    assert expected[DISTRICT_2][2:] == [None, None]
 
     table = devstack.format_headline(rows, year=2024).splitlines()
-    assert table[0].split()[-4:] == ["2024", "portal", "2024", "rank"]
+    assert table[0].split()[-6:] == ["2024", "portal", "2024", "from", "sync", "rank"]
     for row in rows:
         [line] = [line for line in table if line.startswith(row["unit_name"])]
-        own, published = line.split()[-3:-1]
+        own, published, from_sync = line.split()[-4:-1]
         assert own == f"{float(row['total_score']):.2f}/{float(row['max_available']):.0f}"
-        assert published == ("41.25" if row["unit_code"] == DISTRICT_1 else "n/a")
+        assert (published, from_sync) == (
+            ("41.25", "+0.59") if row["unit_code"] == DISTRICT_1 else ("n/a", "n/a")
+        )
 
 
 @pytest.mark.integration

@@ -5,7 +5,9 @@ mart.unit (names), mart.score_766 and mart.score_group (766 groups, total, rank)
 mart.late_dossier_by_procedure (late dossiers), mart.rank_gap and mart.improvement_lever (the road
 to a better rank), mart.form_06 (form 06/VPCP/KSTT over the period's statutory window, through
 tthc.report.form_06), mart.portal_score_current (what the national portal publishes, beside the
-own score of mart.score_766). A missing relation leaves its section empty with a reason in
+own score of mart.score_766), mart.bi_portal_summary / mart.portal_gap (the score over the
+synchronized dossiers only, the points synchronizing the others would bring) and
+mart.unsynced_dossiers() (those dossiers). A missing relation leaves its section empty with a reason in
 ``missing``.
 """
 
@@ -41,6 +43,8 @@ NO_ROWS = "Chưa có dữ liệu cho đơn vị và kỳ báo cáo này trong {r
 # The national portal publishes years, quarters and months (docs/portal.md), not halves.
 PORTAL_VIEW = "mart.portal_score_current"
 PORTAL_PERIOD_TYPES = ("year", "quarter", "month")
+UNSYNCED_FUNCTION = "mart.unsynced_dossiers(text,text,date)"
+UNSYNCED_LIMIT = 30
 PORTAL_NO_HALF = (
     "Chưa có dữ liệu: Cổng Dịch vụ công quốc gia công bố điểm theo năm, quý và tháng, không theo 6 tháng."
 )
@@ -77,6 +81,10 @@ class ReportData:
     # (published_total, own_total, difference, fetched_at) and one row per group.
     portal: dict[str, Any] | None = None
     portal_groups: list[dict[str, Any]] = field(default_factory=list)
+    # mart.bi_portal_summary's row (own_synced_total, points_from_sync, points_not_explained,
+    # unsynced_dossiers, explained) and the first unsynchronized dossiers of the period
+    portal_summary: dict[str, Any] | None = None
+    unsynced: list[dict[str, Any]] = field(default_factory=list)
     not_scored: list[str] = field(default_factory=list)  # 766 items not scored, in words
     missing: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
     generated_at: datetime = field(default_factory=datetime.now)
@@ -398,3 +406,55 @@ def _portal(conn, data: ReportData, params: dict) -> None:
         "difference": _difference(published["total_score"], own.get("total_score")),
         "fetched_at": published["fetched_at"].astimezone(LOCAL_TZ),
     }
+    _portal_gap(conn, data, params)
+
+
+def _portal_gap(conn, data: ReportData, params: dict) -> None:
+    """What synchronizing the missing dossiers would bring (mart.portal_gap, mart.bi_portal_summary)
+    and the dossiers themselves (mart.unsynced_dossiers); left out where not there yet."""
+    for group in data.portal_groups:
+        group.update(own_synced=None, points_from_sync=None)
+    if not (_exists(conn, "mart.bi_portal_summary") and _exists(conn, "mart.portal_gap")):
+        data.missing["portal_gap"] = NOT_YET.format(relation="mart.portal_gap")
+        return
+    found = _rows(
+        conn,
+        """
+        SELECT * FROM mart.bi_portal_summary
+        WHERE period_type = %(type)s AND period_start = %(start)s AND unit_code = %(unit)s
+          AND unit_scheme = %(scheme)s""",
+        params,
+    )
+    if not found:
+        data.missing["portal_gap"] = NO_ROWS.format(relation="mart.portal_gap")
+        return
+    data.portal_summary = found[0]
+    by_group = {
+        row["group_code"]: row
+        for row in _rows(
+            conn,
+            """
+            SELECT r.group_code, sum(g.own_synced_score) AS own_synced, sum(g.points_from_sync) AS points_from_sync
+            FROM mart.portal_gap AS g
+            JOIN mart.scoring_rule AS r
+              ON r.item_code = g.scoring_item_code AND r.valid_from <= g.period_start
+             AND (r.valid_to IS NULL OR r.valid_to > g.period_start)
+            WHERE g.period_type = %(type)s AND g.period_start = %(start)s AND g.unit_code = %(unit)s
+              AND g.unit_scheme = %(scheme)s
+            GROUP BY r.group_code""",
+            params,
+        )
+    }
+    for group in data.portal_groups:
+        row = by_group.get(group["group_code"], {})
+        group.update(own_synced=row.get("own_synced"), points_from_sync=row.get("points_from_sync"))
+    if conn.execute("SELECT to_regprocedure(%s) IS NOT NULL", (UNSYNCED_FUNCTION,)).fetchone()[0]:
+        data.unsynced = _rows(
+            conn,
+            """
+            SELECT * FROM mart.unsynced_dossiers(%(unit)s, %(type)s, %(start)s) LIMIT %(limit)s""",
+            {**params, "limit": UNSYNCED_LIMIT},
+        )
+        for row in data.unsynced:
+            if row.get("received_at") is not None:
+                row["received_at"] = row["received_at"].astimezone(LOCAL_TZ)

@@ -37,6 +37,12 @@ PUBLISHED = {
     "satisfaction_score": Decimal("12"),
     "total_score": Decimal("38.85"),
 }
+# The gap the portal's fetch would have computed (mart.portal_gap), by hand: two items, one
+# explained by synchronization, one not. (item, indicator, own score, synced-only score, portal score)
+GAP = [
+    ("2.1", "ON_TIME_766", Decimal("9.5"), Decimal("9"), Decimal("9")),
+    ("3.6", "ONLINE_PAYMENT", Decimal("4.69"), Decimal("4.25"), Decimal("4.1")),
+]
 FETCHED_AT = datetime(2024, 7, 3, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
 
 
@@ -87,19 +93,41 @@ def dsn(make_database):
                     "superseded_at": superseded_at,
                 },
             )
+        conn.execute("DELETE FROM mart.portal_gap")
+        for item, indicator, own, synced, portal in GAP:
+            conn.execute(
+                """INSERT INTO mart.portal_gap (period_type, period_start, unit_code, unit_scheme, item_code,
+                                                indicator_code, scoring_item_code, unsynced_dossiers, own_score,
+                                                own_synced_score, portal_score, explained, points_from_sync,
+                                                points_not_explained)
+                   VALUES ('quarter', %s, %s, 'as_recorded', %s, %s, %s, 2, %s, %s, %s, %s, %s, %s)""",
+                (
+                    QUARTER,
+                    DISTRICT_1,
+                    item,
+                    indicator,
+                    item,
+                    own,
+                    synced,
+                    portal,
+                    synced == portal,
+                    own - synced,
+                    synced - portal,
+                ),
+            )
         conn.commit()
     return dsn
 
 
-def section_rows(html: str) -> dict[str, tuple[str, str, str]]:
+def section_rows(html: str, columns=("published", "own", "difference")) -> dict[str, tuple[str, ...]]:
     table = re.search(r'<table id="portal-groups">(.*?)</table>', html, re.S).group(1)
     rows = {}
     for group, body in re.findall(r'<tr data-group="(\w+)">(.*?)</tr>', table, re.S):
         cells = {
             css: unescape(re.sub(r"<[^>]+>", "", value)).strip()
-            for css, value in re.findall(r'class="n (published|own|difference)">(.*?)</t[dh]>', body, re.S)
+            for css, value in re.findall(r'class="n ([\w-]+)">(.*?)</t[dh]>', body, re.S)
         }
-        rows[group] = (cells["published"], cells["own"], cells["difference"])
+        rows[group] = tuple(cells[column] for column in columns)
     return rows
 
 
@@ -187,3 +215,41 @@ def test_without_published_scores_the_section_says_so_and_the_report_stays(dsn):
         assert text_of(html, "portal-missing").startswith("Chưa có dữ liệu")
         assert 'id="portal-groups"' not in html
         assert 'id="figures"' in html  # the rest of the report is still there
+
+
+def test_synced_only_points_from_sync_and_the_unsynchronized_dossiers_equal_the_warehouse(dsn):
+    with psycopg.connect(dsn) as conn:
+        data = load_report_data(conn, DISTRICT_1, parse_period("2024-Q2"))
+        summary = conn.execute(
+            """SELECT own_synced_total, points_from_sync, points_not_explained, unsynced_dossiers, explained
+               FROM mart.bi_portal_summary
+               WHERE period_type = 'quarter' AND period_start = %s AND unit_code = %s
+                 AND unit_scheme = 'as_recorded'""",
+            (QUARTER, DISTRICT_1),
+        ).fetchone()
+        dossiers = [
+            code
+            for (code,) in conn.execute(
+                "SELECT ma_ho_so FROM mart.unsynced_dossiers(%s, 'quarter', %s)", (DISTRICT_1, QUARTER)
+            )
+        ]
+    own_synced_total, points_from_sync, points_not_explained, unsynced, explained = summary
+    assert (own_synced_total, points_from_sync) == (Decimal("13.25"), Decimal("0.94"))
+    # own_synced_total - the published total (38.85, by hand above, not the sum of the two items)
+    assert explained is False and points_not_explained == own_synced_total - PUBLISHED["total_score"]
+    assert unsynced == 2 and sorted(dossiers) == ["p1", "p2"]  # the fixture synchronizes nothing
+    html = render_html(data)
+    rows = section_rows(html, ("synced", "from-sync"))
+    assert rows["progress"] == ("9,00", "0,50")  # item 2.1
+    assert rows["online_payment"] == ("4,25", "0,44")  # item 3.6
+    assert rows["transparency"] == ("–", "–")  # no item of the group in the gap
+    assert rows["total"] == (vi(own_synced_total), vi(points_from_sync))
+    sync = text_of(html, "portal-sync")
+    assert f"Trong kỳ có {unsynced} hồ sơ tiếp nhận chưa được đồng bộ" in sync
+    assert f"sẽ thêm khoảng {vi(points_from_sync)} điểm" in sync
+    sign = "+" if points_not_explained > 0 else "−"
+    assert f"Còn {sign}{vi(abs(points_not_explained))} điểm chênh lệch không do đồng bộ" in sync
+    listed = re.findall(
+        r"<tr><td>(p\d)</td>", re.search(r'<table id="unsynced">(.*?)</table>', html, re.S).group(1)
+    )
+    assert listed == dossiers
