@@ -1,22 +1,21 @@
-"""Dossiers: extract a window from the export API, land it in raw, check it, merge it into core."""
+"""Dossiers: extract a window from a source's export API, land it in raw, check it, merge it into
+core. One DAG per configured source (include/reference/sources.yaml)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS
-from tthc.dag_parts import windowed_extract_and_load
+from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, windowed_extract_and_load
 
 DOC = """
-### Dossiers (hồ sơ TTHC), hourly
+### Dossiers (hồ sơ TTHC) of one source, hourly
 
-1. **plan_windows / extract** (mapped, one task per month of the window, in the pool
-   `tthc_source` that caps concurrent calls to the source): `/api/v1/hoso` for
-   `[start − lookback, end)` (lookback from the `tthc_source` connection's extra, default 15 min),
+1. **plan_windows / extract** (mapped, one task per month of the window, in the source's pool
+   that caps concurrent calls to it, on its Celery queue): `/api/v1/hoso` for
+   `[start − lookback, end)` (lookback from the source connection's extra, default 15 min),
    streamed page by page, personal data pseudonymized first, into `raw.record` (JSONB, kept for
    replays) and, typed, into the batch's own partitions of `staging.dossier*`
    (`staging.dossier_b<batch_id>` etc., `plugins/tthc/staging.py`); one `raw.batch` per window,
@@ -76,28 +75,34 @@ Records set aside by the record rules are not failures (the rest of the batch lo
 """
 
 
-@dag(
-    dag_id="tthc_dossiers",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone=dag_policy.LOCAL_TZ_NAME),
-    start_date=datetime(2023, 1, 1),
-    catchup=False,
-    max_active_runs=4,
-    tags=dag_policy.tags("dossiers"),
-    doc_md=DOC,
-    params={
-        "start": Param(None, type=["null", "string"], description="window start (ISO date/time, local time)"),
-        "end": Param(None, type=["null", "string"], description="window end, exclusive"),
-    },
-    default_args=dag_policy.default_args(retries=2),
-)
-def tthc_dossiers():
-    @task
-    def migrate_warehouse() -> list[str]:
-        from tthc.tasks import migrate_warehouse
+def dossiers_dag(source):
+    @dag(
+        dag_id=source.dag_id("dossiers"),
+        schedule=CronDataIntervalTimetable(source.schedule("dossiers"), timezone=dag_policy.LOCAL_TZ_NAME),
+        **source_dag_dates(source),
+        catchup=False,
+        max_active_runs=4,
+        tags=dag_policy.tags("dossiers", source=source.id),
+        doc_md=source_doc(source, DOC),
+        params={
+            "start": Param(
+                None, type=["null", "string"], description="window start (ISO date/time, local time)"
+            ),
+            "end": Param(None, type=["null", "string"], description="window end, exclusive"),
+        },
+        default_args=dag_policy.default_args(retries=2),
+    )
+    def tthc_dossiers():
+        @task
+        def migrate_warehouse() -> list[str]:
+            from tthc.tasks import migrate_warehouse
 
-        return migrate_warehouse()
+            return migrate_warehouse()
 
-    migrate_warehouse() >> windowed_extract_and_load("dossier", "dossiers", CORE_DOSSIERS)
+        migrate_warehouse() >> windowed_extract_and_load("dossier", "dossiers", CORE_DOSSIERS, source)
+
+    return tthc_dossiers()
 
 
-tthc_dossiers()
+for configured in configured_sources():
+    dossiers_dag(configured)

@@ -1,15 +1,14 @@
-"""Citizen feedback (PAKN): extract a window, land it, check it, merge it into core, hourly."""
+"""Citizen feedback (PAKN) of a source: extract a window, land it, check it, merge it into core,
+hourly. One DAG per configured source (include/reference/sources.yaml)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from airflow.sdk import Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from tthc import dag_policy
 from tthc.assets import CORE_FEEDBACK
-from tthc.dag_parts import windowed_extract_and_load
+from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, windowed_extract_and_load
 
 DOC = """
 ### Citizen feedback (phản ánh, kiến nghị), hourly
@@ -41,22 +40,28 @@ safe: nothing already loaded is written twice.
 """
 
 
-@dag(
-    dag_id="tthc_feedback",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone=dag_policy.LOCAL_TZ_NAME),
-    start_date=datetime(2023, 1, 1),
-    catchup=False,
-    max_active_runs=2,
-    tags=dag_policy.tags("feedback"),
-    doc_md=DOC,
-    params={
-        "start": Param(None, type=["null", "string"], description="window start (ISO date/time, local time)"),
-        "end": Param(None, type=["null", "string"], description="window end, exclusive"),
-    },
-    default_args=dag_policy.default_args(retries=2),
-)
-def tthc_feedback():
-    windowed_extract_and_load("feedback", "feedback", CORE_FEEDBACK)
+def feedback_dag(source):
+    @dag(
+        dag_id=source.dag_id("feedback"),
+        schedule=CronDataIntervalTimetable(source.schedule("feedback"), timezone=dag_policy.LOCAL_TZ_NAME),
+        **source_dag_dates(source),
+        catchup=False,
+        max_active_runs=2,
+        tags=dag_policy.tags("feedback", source=source.id),
+        doc_md=source_doc(source, DOC),
+        params={
+            "start": Param(
+                None, type=["null", "string"], description="window start (ISO date/time, local time)"
+            ),
+            "end": Param(None, type=["null", "string"], description="window end, exclusive"),
+        },
+        default_args=dag_policy.default_args(retries=2),
+    )
+    def tthc_feedback():
+        windowed_extract_and_load("feedback", "feedback", CORE_FEEDBACK, source)
+
+    return tthc_feedback()
 
 
-tthc_feedback()
+for configured in configured_sources():
+    feedback_dag(configured)

@@ -1,13 +1,12 @@
-"""Reconciliation: the warehouse against the source's own daily counts, per unit and day."""
+"""Reconciliation: the warehouse against a source's own daily counts, per unit and day. One DAG
+per configured source (include/reference/sources.yaml)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from tthc import dag_policy
-from tthc.assets import SOURCE_POOL
+from tthc.dag_parts import configured_sources, source_dag_dates, source_doc
 
 DOC = """
 ### Reconciliation with the source's counts, daily
@@ -33,36 +32,40 @@ per unit-day to `quality.reconciliation`.
 """
 
 
-@dag(
-    dag_id="tthc_reconciliation",
-    schedule="30 6 * * *",
-    start_date=datetime(2023, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=dag_policy.tags("quality"),
-    doc_md=DOC,
-    params={
-        "days": Param(7, type="integer", minimum=1, description="how many past days to compare"),
-        "end": Param(
-            None, type=["null", "string"], description="day after the last one compared (default: today)"
-        ),
-        "max_share": Param(0.01, type="number", minimum=0),
-        "max_absolute": Param(0, type="integer", minimum=0),
-    },
-    # The alert of a disagreement lists the unit-days that disagree.
-    default_args=dag_policy.default_args(retries=1),
-)
-def tthc_reconciliation():
-    @task(pool=SOURCE_POOL)
-    def reconcile_with_source() -> dict:
-        from tthc.tasks import reconcile_with_source
+def reconciliation_dag(source):
+    @dag(
+        dag_id=source.dag_id("reconciliation"),
+        schedule=source.schedule("reconciliation"),
+        **source_dag_dates(source),
+        catchup=False,
+        max_active_runs=1,
+        tags=dag_policy.tags("quality", source=source.id),
+        doc_md=source_doc(source, DOC),
+        params={
+            "days": Param(7, type="integer", minimum=1, description="how many past days to compare"),
+            "end": Param(
+                None, type=["null", "string"], description="day after the last one compared (default: today)"
+            ),
+            "max_share": Param(0.01, type="number", minimum=0),
+            "max_absolute": Param(0, type="integer", minimum=0),
+        },
+        # The alert of a disagreement lists the unit-days that disagree.
+        default_args=dag_policy.default_args(retries=1),
+    )
+    def tthc_reconciliation():
+        @task(pool=source.pool, queue=source.queue)
+        def reconcile_with_source() -> dict:
+            from tthc.tasks import reconcile_with_source
 
-        params = get_current_context()["params"]
-        return reconcile_with_source(
-            params["days"], params.get("end"), params["max_share"], params["max_absolute"]
-        )
+            params = get_current_context()["params"]
+            return reconcile_with_source(
+                params["days"], params.get("end"), params["max_share"], params["max_absolute"], source.id
+            )
 
-    reconcile_with_source()
+        reconcile_with_source()
+
+    return tthc_reconciliation()
 
 
-tthc_reconciliation()
+for configured in configured_sources():
+    reconciliation_dag(configured)

@@ -1,13 +1,15 @@
-"""Reference data: units, the procedure catalogue and the working-day calendar, daily."""
+"""Reference data of a source: units, the procedure catalogue, and the working-day calendar, daily.
+One DAG per configured source (include/reference/sources.yaml)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from airflow.sdk import dag, get_current_context, task
 
 from tthc import dag_policy
-from tthc.assets import CORE_DOSSIERS, CORE_REFERENCE, SOURCE_POOL
+from tthc.assets import CORE_DOSSIERS, CORE_REFERENCE
+from tthc.dag_parts import configured_sources, source_dag_dates, source_doc
 
 DOC = """
 ### Reference data (units, procedures, calendar)
@@ -51,66 +53,70 @@ that changes nothing writes nothing) or clear the failed task.
 """
 
 
-@dag(
-    dag_id="tthc_reference",
-    schedule="@daily",
-    start_date=datetime(2023, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=dag_policy.tags("reference"),
-    doc_md=DOC,
-    default_args=dag_policy.default_args(retries=2),
-)
-def tthc_reference():
-    @task
-    def migrate_warehouse() -> list[str]:
-        from tthc.tasks import migrate_warehouse
+def reference_dag(source):
+    @dag(
+        dag_id=source.dag_id("reference"),
+        schedule=source.schedule("reference"),
+        **source_dag_dates(source),
+        catchup=False,
+        max_active_runs=1,
+        tags=dag_policy.tags("reference", source=source.id),
+        doc_md=source_doc(source, DOC),
+        default_args=dag_policy.default_args(retries=2),
+    )
+    def tthc_reference():
+        @task
+        def migrate_warehouse() -> list[str]:
+            from tthc.tasks import migrate_warehouse
 
-        return migrate_warehouse()
+            return migrate_warehouse()
 
-    @task(pool=SOURCE_POOL)
-    def extract_units() -> int:
-        from tthc.tasks import extract
+        @task(pool=source.pool, queue=source.queue)
+        def extract_units() -> int:
+            from tthc.tasks import extract
 
-        return extract("unit")
+            return extract("unit", source_id=source.id)
 
-    @task(pool=SOURCE_POOL)
-    def extract_procedures() -> int:
-        from tthc.tasks import extract
+        @task(pool=source.pool, queue=source.queue)
+        def extract_procedures() -> int:
+            from tthc.tasks import extract
 
-        return extract("procedure")
+            return extract("procedure", source_id=source.id)
 
-    @task(outlets=[CORE_REFERENCE])
-    def load_reference(unit_batch: int, procedure_batch: int) -> list[dict]:
-        from tthc.tasks import load
+        @task(outlets=[CORE_REFERENCE])
+        def load_reference(unit_batch: int, procedure_batch: int) -> list[dict]:
+            from tthc.tasks import load
 
-        # Units first: the procedure and dossier rules look units up.
-        return [load(unit_batch), load(procedure_batch)]
+            # Units first: the procedure and dossier rules look units up.
+            return [load(unit_batch), load(procedure_batch)]
 
-    @task
-    def load_calendar() -> int:
-        from tthc.tasks import calendar_span, load_calendar
+        @task
+        def load_calendar() -> int:
+            from tthc.tasks import calendar_span, load_calendar
 
-        return load_calendar(*calendar_span(date.today()))
+            return load_calendar(*calendar_span(date.today()))
 
-    @task(outlets=[CORE_DOSSIERS])
-    def retry_waiting() -> dict:
-        """Dossiers quarantined for a unit or procedure that is known now: loaded through the normal path."""
-        from airflow.sdk.exceptions import AirflowSkipException
+        @task(outlets=[CORE_DOSSIERS])
+        def retry_waiting() -> dict:
+            """Dossiers quarantined for a unit or procedure that is known now: loaded through the normal path."""
+            from airflow.sdk.exceptions import AirflowSkipException
 
-        from tthc.tasks import retry_waiting
+            from tthc.tasks import retry_waiting
 
-        audit = retry_waiting()
-        if audit is None:  # skipped: no asset event, so no indicator refresh for nothing
-            raise AirflowSkipException("no quarantined record waits for reference data that is known now")
-        get_current_context()["outlet_events"][CORE_DOSSIERS].extra = audit
-        return audit
+            audit = retry_waiting(source.id)
+            if audit is None:  # skipped: no asset event, so no indicator refresh for nothing
+                raise AirflowSkipException("no quarantined record waits for reference data that is known now")
+            get_current_context()["outlet_events"][CORE_DOSSIERS].extra = audit
+            return audit
 
-    migrated = migrate_warehouse()
-    units, procedures = extract_units(), extract_procedures()
-    migrated >> [units, procedures]
-    migrated >> load_calendar()
-    load_reference(units, procedures) >> retry_waiting()
+        migrated = migrate_warehouse()
+        units, procedures = extract_units(), extract_procedures()
+        migrated >> [units, procedures]
+        migrated >> load_calendar()
+        load_reference(units, procedures) >> retry_waiting()
+
+    return tthc_reference()
 
 
-tthc_reference()
+for configured in configured_sources():
+    reference_dag(configured)

@@ -1,20 +1,38 @@
-"""Task wiring shared by the windowed DAGs (dossiers, feedback), written once.
+"""Task wiring shared by the DAGs of a source (reference, dossiers, feedback, reconciliation),
+written once, and the configured sources the DAG files are generated from.
 
-Called inside a ``@dag`` function: it adds the three steps of a windowed load and returns the
-planning task, so the DAG can put its own tasks upstream. Like the DAG files, it only hands
-Airflow's context to ``tthc.tasks`` and its results back.
+``windowed_extract_and_load`` is called inside a ``@dag`` function: it adds the three steps of a
+windowed load and returns the planning task, so the DAG can put its own tasks upstream. Like the
+DAG files, it only hands Airflow's context to ``tthc.tasks`` and its results back.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from airflow.sdk import Asset, get_current_context, task, task_group
 
-from tthc.assets import SOURCE_POOL
+from tthc.sources import Source, load_sources
+
+# The start_date of a source's DAGs when its entry names no active_from.
+DEFAULT_START = datetime(2023, 1, 1)
 
 
-def windowed_extract_and_load(entity: str, label: str, asset: Asset):
-    """plan_windows → for each month of the window: extract_<label> (in the source pool) →
-    load_<label>, each load emitting ``asset`` with its batch's window and audit.
+def configured_sources() -> tuple[Source, ...]:
+    """The sources of ``TTHC_SOURCES_FILE`` (include/reference/sources.yaml): one set of DAGs each."""
+    return load_sources()
+
+
+def source_dag_dates(source: Source) -> dict:
+    """``start_date`` and ``end_date`` of a source's DAGs: a retired source (``active_to``) gets
+    no scheduled run after its last day of service, and keeps its runs and history."""
+    return {"start_date": source.start or DEFAULT_START, "end_date": source.end}
+
+
+def windowed_extract_and_load(entity: str, label: str, asset: Asset, source: Source):
+    """plan_windows → for each month of the window: extract_<label> (in the source's pool, on its
+    Celery queue) → load_<label>, each load emitting ``asset`` with its batch's source, window and
+    audit. Windows are cut to the source's days of service.
 
     The pair is a mapped task group, so a month's load starts as soon as its own extraction has
     landed, while later months are still being extracted: the two use different resources (the
@@ -28,14 +46,17 @@ def windowed_extract_and_load(entity: str, label: str, asset: Asset):
 
         context = get_current_context()
         return run_windows(
-            context["params"], context.get("data_interval_start"), context.get("data_interval_end")
+            context["params"],
+            context.get("data_interval_start"),
+            context.get("data_interval_end"),
+            source_id=source.id,
         )
 
-    @task(task_id=f"extract_{label}", pool=SOURCE_POOL)
+    @task(task_id=f"extract_{label}", pool=source.pool, queue=source.queue)
     def extract_window(window: dict[str, str]) -> int:
         from tthc.tasks import extract
 
-        return extract(entity, window, get_current_context()["run_id"])
+        return extract(entity, window, get_current_context()["run_id"], source_id=source.id)
 
     @task(task_id=f"load_{label}", outlets=[asset])
     def load_batch(batch_id: int) -> dict:
@@ -54,3 +75,18 @@ def windowed_extract_and_load(entity: str, label: str, asset: Asset):
     windows = plan_windows()
     extract_and_load.expand(window=windows)
     return windows
+
+
+def source_doc(source: Source, doc: str) -> str:
+    """A source DAG's ``doc_md``: which system it reads, through what, then the DAG kind's text."""
+    served = (
+        f"in service {source.active_from or 'since ever'} .. {source.active_to or 'today'}"
+        if source.active_from or source.active_to
+        else "in service"
+    )
+    header = (
+        f"**Source `{source.id}`**: {source.name}; connection `{source.conn_id}`, pool `{source.pool}`, "
+        f"Celery queue `{source.queue}`, {served} (`include/reference/sources.yaml`, `docs/sources.md`). "
+        "Where the text below names `tthc_source`, read this source's connection."
+    )
+    return header + "\n" + doc

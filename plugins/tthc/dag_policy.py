@@ -18,6 +18,7 @@ from tthc.settings import LOCAL_TZ_NAME
 __all__ = [
     "LOCAL_TZ_NAME",
     "OWNER",
+    "SOURCE_TAG_PREFIX",
     "TAGS",
     "WITHOUT_RETRIES",
     "FailureNotifier",
@@ -36,12 +37,17 @@ TAGS = frozenset({"tthc", "dossiers", "feedback", "reference", "indicators", "ma
 WITHOUT_RETRIES: dict[str, str] = {}
 
 
-def tags(*topics: str) -> list[str]:
-    """ "tthc" and the DAG's topics; a topic outside ``TAGS`` fails the DAG file's import, named."""
+# A source's DAGs also carry "source:<id>": the UI filter for one source system's runs.
+SOURCE_TAG_PREFIX = "source:"
+
+
+def tags(*topics: str, source: str | None = None) -> list[str]:
+    """ "tthc", the DAG's topics and, for a source's DAG, its source tag; a topic outside ``TAGS``
+    fails the DAG file's import, named."""
     unknown = sorted(set(topics) - TAGS)
     if unknown:
         raise ValueError(f"DAG tags {unknown} are not in tthc.dag_policy.TAGS {sorted(TAGS)}")
-    return ["tthc", *topics]
+    return ["tthc", *topics, *([f"{SOURCE_TAG_PREFIX}{source}"] if source else [])]
 
 
 def default_args(*, retries: int) -> dict:

@@ -21,6 +21,7 @@ from tthc import warehouse
 from tthc.cycles import collector_paused
 from tthc.entities import Entity
 from tthc.pseudonymize import Pseudonymizer, landed_json, nfc
+from tthc.settings import FIRST_SOURCE_ID
 from tthc.source_client import SourceClient
 from tthc.staging import partitions
 from tthc.staging.dossier import DossierRows, well_shaped
@@ -50,14 +51,16 @@ def extract_to_raw(
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     airflow_run_id: str | None = None,
+    source_id: str = FIRST_SOURCE_ID,
 ) -> ExtractedBatch:
     digest = hashlib.sha256()
     first_total: list[int] = []
 
     batch_id = conn.execute(
-        """INSERT INTO raw.batch (entity, endpoint, window_start, window_end, record_count, checksum, airflow_run_id)
-           VALUES (%s, %s, %s, %s, 0, '', %s) RETURNING batch_id""",
-        (entity.name, entity.endpoint, window_start, window_end, airflow_run_id),
+        """INSERT INTO raw.batch
+               (source_id, entity, endpoint, window_start, window_end, record_count, checksum, airflow_run_id)
+           VALUES (%s, %s, %s, %s, %s, 0, '', %s) RETURNING batch_id""",
+        (source_id, entity.name, entity.endpoint, window_start, window_end, airflow_run_id),
     ).fetchone()[0]
 
     pages = (
@@ -110,8 +113,9 @@ def extract_to_raw(
     if in_partitions:
         partitions.attach_batch(conn, batch_id)  # last: its lock on staging is held until the commit
     log.info(
-        "extracted %s %s..%s: %d records into raw batch %d",
+        "extracted %s of %s %s..%s: %d records into raw batch %d",
         entity.name,
+        source_id,
         window_start,
         window_end,
         count,

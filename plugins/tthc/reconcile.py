@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from tthc import warehouse
-from tthc.settings import LOCAL_TZ
+from tthc.settings import FIRST_SOURCE_ID, LOCAL_TZ
 from tthc.source_client import Endpoint, SourceClient
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,10 @@ def reconcile(
     *,
     max_share: float = 0.01,
     max_absolute: int = 0,
+    source_id: str = FIRST_SOURCE_ID,
 ) -> Reconciliation:
-    """Compare [first_day, end_day) and record the comparison in quality.reconciliation."""
+    """Compare [first_day, end_day) of one source (the one ``client`` reaches) and record the
+    comparison in quality.reconciliation."""
     start = datetime.combine(first_day, time(), LOCAL_TZ)
     end = datetime.combine(end_day, time(), LOCAL_TZ)
     conn.execute(
@@ -61,7 +63,12 @@ def reconcile(
     mismatches = warehouse.query(
         conn,
         "quality/reconciliation.sql",
-        {"checked_at": datetime.now(LOCAL_TZ), "max_share": max_share, "max_absolute": max_absolute},
+        {
+            "checked_at": datetime.now(LOCAL_TZ),
+            "max_share": max_share,
+            "max_absolute": max_absolute,
+            "source_id": source_id,
+        },
     )
     result = Reconciliation(first_day, end_day, unit_days, mismatches)
     log.info(

@@ -26,6 +26,9 @@ WAREHOUSE_CONN_ID = "tthc_warehouse"
 PSEUDONYM_CONN_ID = "tthc_pseudonym"
 WEBHOOK_CONN_ID = "tthc_alert_webhook"
 SMTP_CONN_ID = "smtp_default"
+# The source every row written before sources were configuration came from (schema V011's column
+# defaults name it too); the first entry of include/reference/sources.yaml.
+FIRST_SOURCE_ID = "lai_chau"
 
 
 class ConfigurationError(RuntimeError):

@@ -5,6 +5,7 @@ Heavy imports happen inside the functions so that parsing a DAG file stays cheap
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -12,14 +13,21 @@ from typing import Any
 
 from tthc import indicators, warehouse
 from tthc.entities import ENTITIES
+from tthc.settings import FIRST_SOURCE_ID
+from tthc.sources import Source, get_source, load_sources
 from tthc.windows import Window
 
 log = logging.getLogger(__name__)
 
 
 def migrate_warehouse() -> list[str]:
+    """Bring the schema up to date and record the configured sources in ``core.source``."""
     with warehouse.connect() as conn:
-        return warehouse.migrate(conn)
+        applied = warehouse.migrate(conn)
+        sources = json.dumps([source.as_dict() for source in load_sources()])
+        warehouse.run_sql(conn, "core/merge_source.sql", {"sources": sources})
+        conn.commit()
+        return applied
 
 
 def plan_windows(window: Window) -> list[dict[str, str]]:
@@ -29,17 +37,46 @@ def plan_windows(window: Window) -> list[dict[str, str]]:
 
 
 def run_windows(
-    params: Mapping[str, Any], data_interval_start: datetime | None, data_interval_end: datetime | None
+    params: Mapping[str, Any],
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    source_id: str = FIRST_SOURCE_ID,
 ) -> list[dict[str, str]]:
-    """The extraction windows of one DAG run: the window of its conf, else its data interval
-    widened by the source's lookback (``tthc_source`` extra), cut at month boundaries."""
+    """The extraction windows of one DAG run of a source: the window of its conf, else its data
+    interval widened by the source's lookback (its connection's extra), cut to the source's days
+    of service (none for a retired source's window after it) and at month boundaries."""
     from tthc.windows import extraction_window
 
-    return plan_windows(extraction_window(params, data_interval_start, data_interval_end, lookback()))
+    source = get_source(source_id)
+    window = extraction_window(params, data_interval_start, data_interval_end, lookback(source))
+    served = source.clip(window.start, window.end)
+    if served is None:
+        log.info(
+            "source %s is in service %s..%s: nothing of %s..%s to extract",
+            source.id,
+            source.active_from or "always",
+            source.active_to or "now",
+            window.start,
+            window.end,
+        )
+        return []
+    return plan_windows(Window(*served))
 
 
-def extract(entity_name: str, window: dict[str, str] | None = None, airflow_run_id: str | None = None) -> int:
-    """Extract one entity (for one window, if incremental) into a new raw batch; returns its id.
+def _source_client(source: Source):
+    from tthc.source_client import SourceClient, SourceSettings
+
+    return SourceClient(SourceSettings.from_airflow(source.conn_id))
+
+
+def extract(
+    entity_name: str,
+    window: dict[str, str] | None = None,
+    airflow_run_id: str | None = None,
+    source_id: str = FIRST_SOURCE_ID,
+) -> int:
+    """Extract one entity of one source (for one window, if incremental) into a new raw batch;
+    returns its id.
 
     Each batch is committed on its own: a failure in month 5 keeps months 1-4 landed, and the
     retry extracts month 5 again into a new batch (raw is append-only).
@@ -47,13 +84,13 @@ def extract(entity_name: str, window: dict[str, str] | None = None, airflow_run_
     from tthc.extract import extract_to_raw
     from tthc.pseudonymize import Pseudonymizer
     from tthc.settings import pseudonym_key
-    from tthc.source_client import SourceClient, SourceSettings
     from tthc.windows import parse_moment
 
     entity = ENTITIES[entity_name]
+    source = get_source(source_id)
     start = parse_moment(window["start"]) if window else None
     end = parse_moment(window["end"]) if window else None
-    with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn:
+    with _source_client(source) as client, warehouse.connect() as conn:
         batch = extract_to_raw(
             conn,
             client,
@@ -62,6 +99,7 @@ def extract(entity_name: str, window: dict[str, str] | None = None, airflow_run_
             window_start=start,
             window_end=end,
             airflow_run_id=airflow_run_id,
+            source_id=source.id,
         )
     return batch.batch_id
 
@@ -119,22 +157,33 @@ def check_mart() -> dict:
     return mart.check_mart(warehouse.warehouse_conninfo())
 
 
-def lookback() -> timedelta:
+def lookback(source: Source | None = None) -> timedelta:
     from tthc.source_client import SourceSettings
 
-    return timedelta(minutes=SourceSettings.from_airflow().lookback_minutes)
+    source = source or get_source(FIRST_SOURCE_ID)
+    return timedelta(minutes=SourceSettings.from_airflow(source.conn_id).lookback_minutes)
 
 
-def reconcile_with_source(days: int, end: str | None, max_share: float, max_absolute: int) -> dict:
+def reconcile_with_source(
+    days: int, end: str | None, max_share: float, max_absolute: int, source_id: str = FIRST_SOURCE_ID
+) -> dict:
     from tthc.reconcile import ReconciliationError, describe, reconcile
     from tthc.settings import LOCAL_TZ
-    from tthc.source_client import SourceClient, SourceSettings
     from tthc.windows import parse_moment
 
+    source = get_source(source_id)
     end_day = parse_moment(end).date() if end else datetime.now(LOCAL_TZ).date()
     first_day = end_day - timedelta(days=days)
-    with SourceClient(SourceSettings.from_airflow()) as client, warehouse.connect() as conn:
-        result = reconcile(conn, client, first_day, end_day, max_share=max_share, max_absolute=max_absolute)
+    with _source_client(source) as client, warehouse.connect() as conn:
+        result = reconcile(
+            conn,
+            client,
+            first_day,
+            end_day,
+            max_share=max_share,
+            max_absolute=max_absolute,
+            source_id=source.id,
+        )
     if result.mismatches:
         raise ReconciliationError(describe(result))
     return {"first_day": str(first_day), "end_day": str(end_day), "unit_days": result.unit_days}
@@ -156,12 +205,12 @@ def check_mart_freshness(now: str | None = None) -> dict:
     return freshness.check_mart_freshness(warehouse.warehouse_conninfo(), freshness.checked_at(now))
 
 
-def retry_waiting() -> dict | None:
-    """Dossiers quarantined for a unit or procedure that is known now, loaded through the normal
-    path: the audit of their retry batch, or None when nothing waits."""
+def retry_waiting(source_id: str = FIRST_SOURCE_ID) -> dict | None:
+    """Dossiers of the source quarantined for a unit or procedure that is known now, loaded
+    through the normal path: the audit of their retry batch, or None when nothing waits."""
     from tthc.load.retry import retry_waiting as load_waiting
 
-    return load_waiting(warehouse.warehouse_conninfo())
+    return load_waiting(warehouse.warehouse_conninfo(), source_id=source_id)
 
 
 def render_report(unit_code: str, period: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
--- Merge one staged, checked batch of dossiers into core, in the caller's transaction.
+-- Merge one staged, checked batch of dossiers of source %(source_id)s into core, in the caller's
+-- transaction. A dossier code is the source's own: every key below is (source_id, ma_ho_so).
 -- Rules: quarantined records stay out; within the batch the newest NgayCapNhat of a code wins;
 -- a version only replaces what core holds if it is newer than both the live row and the
 -- tombstone (so late, older versions change nothing and a re-run writes nothing); DaXoa = 1 takes
@@ -42,8 +43,9 @@ SELECT
     -- a dossier keeps its id across versions, and across a deletion and revival
     coalesce(live.dossier_id, tombstone.dossier_id, nextval('core.dossier_id_seq')) AS dossier_id
 FROM newest
-LEFT JOIN core.fact_dossier AS live ON newest.dossier_code = live.ma_ho_so
-LEFT JOIN core.dossier_tombstone AS tombstone ON newest.dossier_code = tombstone.ma_ho_so
+LEFT JOIN core.fact_dossier AS live ON live.source_id = %(source_id)s AND newest.dossier_code = live.ma_ho_so
+LEFT JOIN core.dossier_tombstone AS tombstone
+    ON tombstone.source_id = %(source_id)s AND newest.dossier_code = tombstone.ma_ho_so
 WHERE newest.source_updated_at > coalesce(greatest(live.source_updated_at, tombstone.source_updated_at), '-infinity')
 -- New ids are handed out in the batch's order (PostgreSQL computes nextval after this sort): the
 -- inserts below read staging in that order too, so the facts and their child lists reach core's
@@ -76,24 +78,25 @@ WHERE dossier_id = ANY((SELECT ids FROM replaced_id)::bigint[]);
 DELETE FROM core.fact_dossier
 WHERE dossier_id = ANY((SELECT ids FROM replaced_id)::bigint[]);
 
-INSERT INTO core.dossier_tombstone (ma_ho_so, source_updated_at, batch_id, dossier_id)
+INSERT INTO core.dossier_tombstone (source_id, ma_ho_so, source_updated_at, batch_id, dossier_id)
 SELECT
+    %(source_id)s,
     dossier_code,
     source_updated_at,
     batch_id,
     dossier_id
 FROM changed_dossier
 WHERE is_deleted = 1
-ON CONFLICT (ma_ho_so) DO UPDATE
+ON CONFLICT (source_id, ma_ho_so) DO UPDATE
     SET source_updated_at = EXCLUDED.source_updated_at, batch_id = EXCLUDED.batch_id, deleted_at = now(),
         dossier_id = EXCLUDED.dossier_id;
 
 DELETE FROM core.dossier_tombstone AS tombstone
 USING changed_dossier AS changed
-WHERE tombstone.ma_ho_so = changed.dossier_code AND changed.is_deleted = 0;
+WHERE tombstone.source_id = %(source_id)s AND tombstone.ma_ho_so = changed.dossier_code AND changed.is_deleted = 0;
 
 INSERT INTO core.fact_dossier (
-    dossier_id, ma_ho_so, procedure_code, procedure_name, field_code, field_name, receiving_unit_code,
+    source_id, dossier_id, ma_ho_so, procedure_code, procedure_name, field_code, field_name, receiving_unit_code,
     competent_unit_code, channel, applicant_type, applicant_name_token, applicant_id_token,
     applicant_phone_token, applicant_email_token, applicant_address_token, summary_token,
     submitted_at, received_at, due_at, finished_at, returned_at, refused_at, status,
@@ -151,6 +154,7 @@ dossier AS (
 )
 
 SELECT
+    %(source_id)s,
     d.dossier_id,
     d.dossier_code,
     d.procedure_code,

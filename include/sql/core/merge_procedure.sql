@@ -1,4 +1,6 @@
--- Merge one batch of procedures (the full catalogue) into the SCD-2 dimension.
+-- Merge one batch of procedures (the full catalogue of source %(source_id)s) into the SCD-2
+-- dimension. Procedures are keyed per source: provinces set their own time limits and fees for
+-- the same national code, and a source's catalogue closes only its own versions.
 CREATE TEMP TABLE incoming_procedure ON COMMIT DROP AS
 SELECT DISTINCT ON (procedure_code)
     -- the staged row whole: the temp table has the staging table's columns
@@ -23,6 +25,7 @@ SET
 FROM core.dim_procedure AS cur
 LEFT JOIN incoming_procedure AS i ON cur.procedure_code = i.procedure_code
 WHERE d.procedure_version_id = cur.procedure_version_id
+    AND cur.source_id = %(source_id)s
     AND cur.row_valid_to IS NULL
     AND (
         i.procedure_code IS NULL
@@ -37,11 +40,12 @@ WHERE d.procedure_version_id = cur.procedure_version_id
     );
 
 INSERT INTO core.dim_procedure (
-    procedure_code, procedure_name, field_code, field_name, levels, time_limit,
+    source_id, procedure_code, procedure_name, field_code, field_name, levels, time_limit,
     time_limit_unit, has_fee, has_paper_result, online_level, source_updated_at,
     row_valid_from, batch_id
 )
 SELECT
+    %(source_id)s,
     i.procedure_code,
     i.procedure_name,
     i.field_code,
@@ -58,7 +62,7 @@ SELECT
 FROM incoming_procedure AS i
 WHERE NOT EXISTS (
         SELECT 1 FROM core.dim_procedure AS d
-        WHERE d.procedure_code = i.procedure_code AND d.row_valid_to IS NULL
+        WHERE d.source_id = %(source_id)s AND d.procedure_code = i.procedure_code AND d.row_valid_to IS NULL
     );
 
 -- New versions written by this batch: what the loader reports as changed.

@@ -1,5 +1,8 @@
--- Merge one batch of units (the full list) into the SCD-2 dimension, then derive the lineage of
--- the 2025-07-01 reorganisation and the closure used by roll-ups.
+-- Merge one batch of units (the full list of source %(source_id)s) into the SCD-2 dimension, then
+-- derive the lineage of the 2025-07-01 reorganisation and the closure used by roll-ups. Unit codes
+-- are national: a unit belongs to the source whose list brought it (dim_unit.source_id), another
+-- source may list it too (a merged province's system lists its predecessors' communes), but only
+-- as its owner does.
 CREATE TEMP TABLE incoming_unit ON COMMIT DROP AS
 SELECT DISTINCT ON (unit_code)
     -- the staged row whole: the temp table has the staging table's columns
@@ -15,7 +18,33 @@ WHERE u.batch_id = %(batch_id)s
     AND u.unit_code IS NOT NULL AND u.unit_name IS NOT NULL AND u.unit_type IS NOT NULL
 ORDER BY unit_code ASC, source_updated_at DESC NULLS LAST, ordinal DESC;
 
--- Close versions that changed, and units the source no longer lists.
+-- Two systems describing one national unit differently cannot both be right: stop with both
+-- versions named, for a person to settle, rather than let the later load overwrite the other.
+SELECT
+    core.raise_error(
+        'units listed differently by source ' || %(source_id)s || ' and by the source that owns them: '
+        || string_agg(
+            i.unit_code || ' (' || cur.source_id || ': ' || cur.unit_name || ', parent '
+            || coalesce(cur.parent_code, '-') || ', valid ' || coalesce(cur.valid_from::text, '-') || '..'
+            || coalesce(cur.valid_to::text, '-') || '; ' || %(source_id)s || ': ' || i.unit_name
+            || ', parent ' || coalesce(i.parent_code, '-') || ', valid '
+            || coalesce(i.valid_from::text, '-') || '..' || coalesce(i.valid_to::text, '-') || ')',
+            '; ' ORDER BY i.unit_code
+        )
+    )
+FROM incoming_unit AS i
+INNER JOIN core.dim_unit AS cur ON i.unit_code = cur.unit_code AND cur.row_valid_to IS NULL
+WHERE cur.source_id <> %(source_id)s
+    AND (
+        cur.unit_name, cur.unit_type, cur.parent_code, cur.gso_code, cur.valid_from, cur.valid_to,
+        cur.successor_codes
+    )
+    IS DISTINCT FROM (
+        i.unit_name, i.unit_type, i.parent_code, i.gso_code, i.valid_from, i.valid_to, i.successor_codes
+    )
+HAVING count(*) > 0;
+
+-- Close versions of the source's own units that changed, and those it no longer lists.
 UPDATE core.dim_unit AS d
 SET
     row_valid_to = coalesce(i.extracted_at, (
@@ -25,6 +54,7 @@ SET
 FROM core.dim_unit AS cur
 LEFT JOIN incoming_unit AS i ON cur.unit_code = i.unit_code
 WHERE d.unit_version_id = cur.unit_version_id
+    AND cur.source_id = %(source_id)s
     AND cur.row_valid_to IS NULL
     AND (
         i.unit_code IS NULL
@@ -38,10 +68,11 @@ WHERE d.unit_version_id = cur.unit_version_id
     );
 
 INSERT INTO core.dim_unit (
-    unit_code, unit_name, unit_type, parent_code, gso_code, valid_from, valid_to,
+    source_id, unit_code, unit_name, unit_type, parent_code, gso_code, valid_from, valid_to,
     successor_codes, source_updated_at, row_valid_from, batch_id
 )
 SELECT
+    %(source_id)s,
     i.unit_code,
     i.unit_name,
     i.unit_type,

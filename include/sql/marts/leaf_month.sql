@@ -14,9 +14,11 @@ FROM refresh_month;
 ANALYZE month_bound;
 
 -- Procedure attributes from the current catalogue version (SCD-2 row validity is extraction
--- time, not business time, so the current version is the only one that covers every dossier).
+-- time, not business time, so the current version is the only one that covers every dossier), of
+-- the dossier's own source: provinces set their own fees and levels for the same national code.
 CREATE TEMP TABLE procedure_flag ON COMMIT DROP AS
 SELECT
+    p.source_id,
     p.procedure_code,
     p.has_fee,
     p.has_paper_result,
@@ -49,7 +51,7 @@ SELECT
     coalesce(p.full_online, FALSE) AS full_online_procedure
 FROM month_bound AS b
 INNER JOIN core.fact_dossier AS d ON b.from_at <= d.received_at AND b.to_at > d.received_at
-LEFT JOIN procedure_flag AS p ON d.procedure_code = p.procedure_code
+LEFT JOIN procedure_flag AS p ON d.source_id = p.source_id AND d.procedure_code = p.procedure_code
 WHERE d.status NOT IN (1, 3)
     AND d.competent_unit_code IS NOT NULL;
 ANALYZE received_dossier;
@@ -78,13 +80,13 @@ SELECT
     coalesce(p.e_cert, FALSE) AS e_cert_procedure,
     EXISTS(
         SELECT 1 FROM core.fact_feedback AS f
-        WHERE f.ma_ho_so = d.ma_ho_so
+        WHERE f.source_id = d.source_id AND f.ma_ho_so = d.ma_ho_so
     ) AS has_pakn,
     -- working days after the day of reception up to the day processing ended (pauses removed)
     greatest(0, wd_end.ordinal - wd_start.ordinal) AS working_days
 FROM month_bound AS b
 INNER JOIN core.fact_dossier AS d ON b.from_at <= d.finished_at AND b.to_at > d.finished_at
-LEFT JOIN procedure_flag AS p ON d.procedure_code = p.procedure_code
+LEFT JOIN procedure_flag AS p ON d.source_id = p.source_id AND d.procedure_code = p.procedure_code
 LEFT JOIN working_day AS wd_start ON wd_start.day = (d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
 LEFT JOIN working_day AS wd_end ON wd_end.day = (d.end_adjusted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
 WHERE d.status IN (7, 8, 9, 10)

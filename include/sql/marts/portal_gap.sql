@@ -55,6 +55,7 @@ WHERE asked.period_type IN ('year', 'quarter', 'month')
 -- Procedure attributes from the current catalogue version (as leaf_month.sql's procedure_flag).
 CREATE TEMP TABLE gap_procedure ON COMMIT DROP AS
 SELECT
+    p.source_id,
     p.procedure_code,
     p.has_fee,
     p.has_paper_result,
@@ -89,7 +90,7 @@ SELECT
     coalesce(f.full_online, FALSE) AS full_online_procedure
 FROM gap_period AS p
 INNER JOIN core.fact_dossier AS d ON p.from_at <= d.received_at AND p.to_at > d.received_at
-LEFT JOIN gap_procedure AS f ON d.procedure_code = f.procedure_code
+LEFT JOIN gap_procedure AS f ON d.source_id = f.source_id AND d.procedure_code = f.procedure_code
 WHERE d.status NOT IN (1, 3)
     AND d.competent_unit_code IS NOT NULL;
 
@@ -104,11 +105,14 @@ SELECT
     -- 5.4: not late, not rated "not satisfied", not the subject of any PAKN
     (
         d.timeliness IS DISTINCT FROM 'late' AND d.rating IS DISTINCT FROM 0
-        AND NOT EXISTS (SELECT 1 FROM core.fact_feedback AS fb WHERE fb.ma_ho_so = d.ma_ho_so)
+        AND NOT EXISTS (
+            SELECT 1 FROM core.fact_feedback AS fb
+            WHERE fb.source_id = d.source_id AND fb.ma_ho_so = d.ma_ho_so
+        )
     ) AS satisfied
 FROM gap_period AS p
 INNER JOIN core.fact_dossier AS d ON p.from_at <= d.finished_at AND p.to_at > d.finished_at
-LEFT JOIN gap_procedure AS f ON d.procedure_code = f.procedure_code
+LEFT JOIN gap_procedure AS f ON d.source_id = f.source_id AND d.procedure_code = f.procedure_code
 WHERE d.status IN (7, 8, 9, 10)
     AND d.received_at IS NOT NULL
     AND d.competent_unit_code IS NOT NULL

@@ -11,7 +11,7 @@ DELETE FROM mart.watchlist;
 
 INSERT INTO mart.watchlist (
     as_of, ma_ho_so, unit_code, unit_name, procedure_code, procedure_name, received_at, due_at,
-    hours_left, office, category, applicant_token
+    hours_left, office, category, applicant_token, source_id
 )
 SELECT
     a.as_of,
@@ -25,7 +25,8 @@ SELECT
     w.hours_left,
     w.office,
     w.category,
-    w.applicant_token
+    w.applicant_token,
+    w.source_id
 FROM watchlist_as_of AS a
 CROSS JOIN LATERAL mart.watchlist_at(a.as_of) AS w
 WHERE a.as_of IS NOT NULL;
@@ -34,7 +35,7 @@ DELETE FROM mart.late_without_apology;
 
 INSERT INTO mart.late_without_apology (
     as_of, ma_ho_so, unit_code, unit_name, procedure_code, procedure_name, received_at, due_at,
-    finished_at, office, applicant_token
+    finished_at, office, applicant_token, source_id
 )
 SELECT
     a.as_of,
@@ -47,7 +48,8 @@ SELECT
     l.due_at,
     l.finished_at,
     l.office,
-    l.applicant_token
+    l.applicant_token,
+    l.source_id
 FROM watchlist_as_of AS a
 CROSS JOIN LATERAL mart.late_without_apology_at(a.as_of) AS l
 WHERE a.as_of IS NOT NULL;

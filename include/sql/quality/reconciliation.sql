@@ -2,7 +2,8 @@
 -- per competent unit and day. The source counts every record it holds, so the warehouse side is
 -- live facts plus open quarantine (records set aside are still the source's records).
 -- Received: status not 1 or 3, not deleted, by NgayTiepNhan; finished: status 7-10 by
--- NgayKetThucXuLy (docs/source-api.md, "Daily counts").
+-- NgayKetThucXuLy (docs/source-api.md, "Daily counts"). One source at a time (%(source_id)s): its
+-- counts are of its own records.
 WITH open_quarantine AS (   -- one row per quarantined record (a record may break several rules)
     SELECT DISTINCT
         q.batch_id,
@@ -10,7 +11,7 @@ WITH open_quarantine AS (   -- one row per quarantined record (a record may brea
         q.record_key,
         q.payload
     FROM quality.quarantine AS q
-    WHERE q.entity = 'dossier' AND q.resolved_at IS NULL
+    WHERE q.source_id = %(source_id)s AND q.entity = 'dossier' AND q.resolved_at IS NULL
 ),
 
 latest_batch AS (           -- a record re-extracted later is counted in its latest batch only
@@ -34,7 +35,7 @@ quarantined AS (
     WHERE (q.record_key IS NULL OR q.batch_id = latest.batch_id)
         AND NOT EXISTS (
             SELECT 1 FROM core.fact_dossier AS f
-            WHERE f.ma_ho_so = q.record_key
+            WHERE f.source_id = %(source_id)s AND f.ma_ho_so = q.record_key
         )
 ),
 
@@ -45,6 +46,7 @@ held AS (
         finished_at,
         status
     FROM core.fact_dossier
+    WHERE source_id = %(source_id)s
     UNION ALL
     SELECT
         unit_code,
@@ -89,9 +91,13 @@ compared AS (
 ),
 
 judged AS (
-    INSERT INTO quality.reconciliation
+    INSERT INTO quality.reconciliation (
+        checked_at, source_id, unit_code, day, source_received, warehouse_received, source_finished,
+        warehouse_finished, within_tolerance
+    )
     SELECT
         %(checked_at)s,
+        %(source_id)s,
         unit_code,
         day,
         source_received,

@@ -1,12 +1,12 @@
--- Quarantined records that only wait for reference data (every open rule of the record is one of
--- %(rules)s) and whose unit and procedure codes are all known now; the newest copy of each
--- (batch, ordinal). Used by tthc.quality.retry after every reference load.
+-- Quarantined records of source %(source_id)s that only wait for reference data (every open rule
+-- of the record is one of %(rules)s) and whose unit and procedure codes are all known now (the
+-- procedure in the source's own catalogue); the newest copy of each (batch, ordinal). Used by tthc.quality.retry after every reference load.
 WITH waiting AS (
     SELECT
         q.batch_id,
         q.ordinal
     FROM quality.quarantine AS q
-    WHERE q.entity = %(entity)s AND q.resolved_at IS NULL
+    WHERE q.source_id = %(source_id)s AND q.entity = %(entity)s AND q.resolved_at IS NULL
     GROUP BY q.batch_id, q.ordinal
     HAVING bool_and(q.rule = ANY(%(rules)s))
 )
@@ -33,6 +33,7 @@ WHERE EXISTS (
     AND EXISTS (
         SELECT 1 FROM core.dim_procedure AS p
         WHERE p.row_valid_to IS NULL
+            AND p.source_id = batch.source_id
             AND p.procedure_code = staging.nullif_blank(raw.payload ->> 'MaTTHC')
     )
 ORDER BY raw.batch_id, raw.ordinal;

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
+from tthc.settings import FIRST_SOURCE_ID
+
 
 class AuditMismatchError(RuntimeError):
     """extracted != loaded + quarantined: a record went missing between raw and core."""
@@ -26,6 +28,7 @@ class LoadAudit:
     timings: dict[str, float] = field(default_factory=dict)
     units_changed: list[str] = field(default_factory=list)
     rule_seconds: dict[str, float] = field(default_factory=dict)
+    source_id: str = FIRST_SOURCE_ID
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,13 +42,15 @@ def record_audit(conn: psycopg.Connection, audit: LoadAudit) -> None:
             f"+ quarantined {audit.quarantined}"
         )
     conn.execute(
-        """INSERT INTO quality.run_audit (batch_id, entity, extracted, loaded, unchanged, quarantined, warnings)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
+        """INSERT INTO quality.run_audit
+               (batch_id, source_id, entity, extracted, loaded, unchanged, quarantined, warnings)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (batch_id) DO UPDATE
            SET extracted = EXCLUDED.extracted, loaded = EXCLUDED.loaded, unchanged = EXCLUDED.unchanged,
                quarantined = EXCLUDED.quarantined, warnings = EXCLUDED.warnings, audited_at = now()""",
         (
             audit.batch_id,
+            audit.source_id,
             audit.entity,
             audit.extracted,
             audit.loaded,

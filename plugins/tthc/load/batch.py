@@ -13,14 +13,14 @@ _BATCH_LOCK = "hashtext('tthc.load.batch'), %s::integer"
 def read_batch(conn: psycopg.Connection, batch_id: int) -> tuple[BatchInfo, str]:
     """The batch and its status as the load finds it."""
     row = conn.execute(
-        """SELECT entity, endpoint, window_start, window_end, record_count, status
+        """SELECT entity, endpoint, window_start, window_end, record_count, status, source_id
            FROM raw.batch WHERE batch_id = %s""",
         (batch_id,),
     ).fetchone()
     if row is None:
         raise LookupError(f"no raw batch {batch_id}")
-    entity, endpoint, window_start, window_end, extracted, status = row
-    return BatchInfo(batch_id, entity, endpoint, window_start, window_end, extracted), status
+    entity, endpoint, window_start, window_end, extracted, status, source_id = row
+    return BatchInfo(batch_id, entity, endpoint, window_start, window_end, extracted, source_id), status
 
 
 def hold(conn: psycopg.Connection, batch_id: int) -> None:

@@ -33,9 +33,9 @@ def publish(
     with timer.step("wait_to_publish"):  # another batch's merge, not work of this one
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.load.' || %s))", (entity.name,))
     with timer.step("quarantine"):
-        quarantined = quarantine(conn, batch.batch_id, entity.name)
+        quarantined = quarantine(conn, batch.batch_id, entity.name, batch.source_id)
     with timer.step("warnings"):
-        warnings = keep_warnings(conn, batch.batch_id, entity.name)
+        warnings = keep_warnings(conn, batch.batch_id, entity.name, batch.source_id)
     with timer.step("batch_rules"):
         config = quality_thresholds()
         profile = batch_rules.profile_batch(
@@ -54,8 +54,10 @@ def publish(
     with timer.step("merge"):
         validation_ids = [store_validation(conn, batch.batch_id, v) for v in gate.validations]
         loaded = count_loadable(conn, batch.batch_id, entity.main_staging_table)
-        changed = warehouse.run_sql(conn, f"core/merge_{entity.name}.sql", {"batch_id": batch.batch_id})
-        resolve_loaded_later(conn, batch.batch_id, entity.name, entity.main_staging_table)
+        changed = warehouse.run_sql(
+            conn, f"core/merge_{entity.name}.sql", {"batch_id": batch.batch_id, "source_id": batch.source_id}
+        )
+        resolve_loaded_later(conn, batch, entity.main_staging_table)
         audit = LoadAudit(
             batch.batch_id,
             entity.name,
@@ -69,6 +71,7 @@ def publish(
             warnings=warnings,
             units_changed=list(changed[0][1]) if changed and len(changed[0]) > 1 else [],
             rule_seconds=gate.rule_seconds,
+            source_id=batch.source_id,
         )
         record_audit(conn, audit)
         batch_rules.store_profile(conn, batch, profile)
@@ -81,12 +84,13 @@ def publish(
     return audit, validation_ids
 
 
-def quarantine(conn: psycopg.Connection, batch_id: int, entity: str) -> int:
+def quarantine(conn: psycopg.Connection, batch_id: int, entity: str, source_id: str) -> int:
     """Quarantine every record a rule returned; returns the number of records set aside. A rule
     that still fails when a batch is loaded again re-opens its row."""
     conn.execute(
-        """INSERT INTO quality.quarantine (entity, record_key, rule, detail, batch_id, ordinal, payload)
-           SELECT DISTINCT ON (hit.ordinal, hit.rule) %(entity)s, hit.record_key, hit.rule, coalesce(hit.detail, hit.rule),
+        """INSERT INTO quality.quarantine (source_id, entity, record_key, rule, detail, batch_id, ordinal, payload)
+           SELECT DISTINCT ON (hit.ordinal, hit.rule) %(source_id)s, %(entity)s, hit.record_key, hit.rule,
+                  coalesce(hit.detail, hit.rule),
                   raw.batch_id, raw.ordinal, raw.payload
            FROM staging.rule_hit AS hit
            JOIN raw.record AS raw ON raw.batch_id = hit.batch_id AND raw.ordinal = hit.ordinal
@@ -94,7 +98,7 @@ def quarantine(conn: psycopg.Connection, batch_id: int, entity: str) -> int:
            ORDER BY hit.ordinal, hit.rule, hit.check_id
            ON CONFLICT (batch_id, ordinal, rule) DO UPDATE SET detail = EXCLUDED.detail,
                resolved_at = NULL, resolved_batch_id = NULL, resolution = NULL""",
-        {"entity": entity, "batch_id": batch_id},
+        {"entity": entity, "batch_id": batch_id, "source_id": source_id},
     )
     return conn.execute(
         "SELECT count(DISTINCT ordinal) FROM quality.quarantine WHERE batch_id = %s AND resolved_at IS NULL",
@@ -102,11 +106,11 @@ def quarantine(conn: psycopg.Connection, batch_id: int, entity: str) -> int:
     ).fetchone()[0]
 
 
-def keep_warnings(conn: psycopg.Connection, batch_id: int, entity: str) -> dict[str, int]:
+def keep_warnings(conn: psycopg.Connection, batch_id: int, entity: str, source_id: str) -> dict[str, int]:
     """Keep the warnings of the records that load (a quarantined record is judged by its rule)."""
     conn.execute(
-        """INSERT INTO quality.warning (entity, record_key, rule, detail, batch_id, ordinal)
-           SELECT DISTINCT ON (hit.ordinal, hit.rule) %(entity)s, hit.record_key, hit.rule,
+        """INSERT INTO quality.warning (source_id, entity, record_key, rule, detail, batch_id, ordinal)
+           SELECT DISTINCT ON (hit.ordinal, hit.rule) %(source_id)s, %(entity)s, hit.record_key, hit.rule,
                   coalesce(hit.detail, hit.rule), hit.batch_id, hit.ordinal
            FROM staging.rule_hit AS hit
            WHERE hit.batch_id = %(batch_id)s AND hit.kind = 'warning'
@@ -114,7 +118,7 @@ def keep_warnings(conn: psycopg.Connection, batch_id: int, entity: str) -> dict[
                              AND q.ordinal = hit.ordinal AND q.resolved_at IS NULL)
            ORDER BY hit.ordinal, hit.rule, hit.check_id
            ON CONFLICT (batch_id, ordinal, rule) DO UPDATE SET detail = EXCLUDED.detail""",
-        {"entity": entity, "batch_id": batch_id},
+        {"entity": entity, "batch_id": batch_id, "source_id": source_id},
     )
     return dict(
         conn.execute(
@@ -137,9 +141,10 @@ def count_loadable(conn: psycopg.Connection, batch_id: int, staging_table: str) 
     return conn.execute(statement, (batch_id,)).fetchone()[0]
 
 
-def resolve_loaded_later(conn: psycopg.Connection, batch_id: int, entity: str, staging_table: str) -> None:
+def resolve_loaded_later(conn: psycopg.Connection, batch: BatchInfo, staging_table: str) -> None:
     """A quarantined record whose key this batch loaded (corrected, or no longer waiting for
-    reference data) is resolved as ``loaded_later``."""
+    reference data) is resolved as ``loaded_later``; keys are the source's own, so only its
+    source's quarantine rows are."""
     statement = psycopg.sql.SQL(
         """UPDATE quality.quarantine AS q
            SET resolved_at = now(), resolved_batch_id = %(batch_id)s, resolution = 'loaded_later'
@@ -149,10 +154,13 @@ def resolve_loaded_later(conn: psycopg.Connection, batch_id: int, entity: str, s
                    AND NOT EXISTS (SELECT 1 FROM quality.quarantine AS mine
                                    WHERE mine.batch_id = raw.batch_id AND mine.ordinal = raw.ordinal
                                      AND mine.resolved_at IS NULL)) AS loaded
-           WHERE q.entity = %(entity)s AND q.resolved_at IS NULL AND q.batch_id <> %(batch_id)s
+           WHERE q.source_id = %(source_id)s AND q.entity = %(entity)s AND q.resolved_at IS NULL
+             AND q.batch_id <> %(batch_id)s
              AND q.record_key = loaded.record_key"""
     ).format(staged=psycopg.sql.Identifier(*staging_table.split(".")))
-    conn.execute(statement, {"batch_id": batch_id, "entity": entity})
+    conn.execute(
+        statement, {"batch_id": batch.batch_id, "entity": batch.entity, "source_id": batch.source_id}
+    )
 
 
 def reject(

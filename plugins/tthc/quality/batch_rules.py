@@ -1,7 +1,7 @@
 """Batch rules (docs/quality-rules.md): the batch as a whole looks wrong, so none of it reaches ``core``.
 
 Each rule compares the batch being loaded (its staged rows, its quarantine count) with the
-profiles of earlier *loaded* batches of the same entity (``quality.batch_profile``):
+profiles of earlier *loaded* batches of the same entity and source (``quality.batch_profile``):
 
 - ``quarantined_share``: too many of its records were quarantined;
 - ``volume``: record count far from the median of the same weekday and hour of past weeks;
@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from tthc.settings import LOCAL_TZ_NAME, quality_thresholds
+from tthc.settings import FIRST_SOURCE_ID, LOCAL_TZ_NAME, quality_thresholds
 
 RETRY_ENDPOINT = "quality:retry"
 # Staging columns that are bookkeeping, not data: never judged as "emptied".
@@ -38,6 +38,8 @@ class BatchInfo:
     window_start: datetime | None
     window_end: datetime | None
     extracted: int
+    # The source system it came from: history and thresholds are compared within one source only.
+    source_id: str = FIRST_SOURCE_ID
 
     @property
     def is_retry(self) -> bool:
@@ -106,13 +108,15 @@ def profile_batch(
 def store_profile(conn: psycopg.Connection, batch: BatchInfo, profile: Profile) -> None:
     conn.execute(
         """INSERT INTO quality.batch_profile
-               (batch_id, entity, window_start, window_end, record_count, quarantined, unit_counts, non_null_share)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+               (batch_id, source_id, entity, window_start, window_end, record_count, quarantined, unit_counts,
+                non_null_share)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (batch_id) DO UPDATE SET record_count = EXCLUDED.record_count,
                quarantined = EXCLUDED.quarantined, unit_counts = EXCLUDED.unit_counts,
                non_null_share = EXCLUDED.non_null_share, profiled_at = now()""",
         (
             batch.batch_id,
+            batch.source_id,
             batch.entity,
             batch.window_start,
             batch.window_end,
@@ -149,7 +153,7 @@ _HISTORY = """
            p.non_null_share
     FROM quality.batch_profile AS p
     JOIN raw.batch AS b ON b.batch_id = p.batch_id AND b.status = 'loaded' AND b.endpoint <> %(retry)s
-    WHERE p.entity = %(entity)s AND p.batch_id <> %(batch_id)s AND {condition}
+    WHERE p.source_id = %(source_id)s AND p.entity = %(entity)s AND p.batch_id <> %(batch_id)s AND {condition}
     ORDER BY p.window_start DESC, p.batch_id DESC
 """
 
@@ -161,7 +165,12 @@ def _history(conn: psycopg.Connection, batch: BatchInfo, windows: int, *, same_s
     window length. Otherwise: the ``windows`` windows that started before this one (for batches
     without a window, the previous loads of the entity).
     """
-    params = {"retry": RETRY_ENDPOINT, "entity": batch.entity, "batch_id": batch.batch_id}
+    params = {
+        "retry": RETRY_ENDPOINT,
+        "entity": batch.entity,
+        "batch_id": batch.batch_id,
+        "source_id": batch.source_id,
+    }
     if same_slot:
         params["starts"] = [batch.window_start - timedelta(weeks=k) for k in range(1, windows + 1)]
         params["length"] = batch.length
@@ -177,7 +186,8 @@ def _history(conn: psycopg.Connection, batch: BatchInfo, windows: int, *, same_s
                 """SELECT p.window_start, p.window_end, p.record_count, p.unit_counts, p.non_null_share
                    FROM quality.batch_profile AS p
                    JOIN raw.batch AS b ON b.batch_id = p.batch_id AND b.status = 'loaded' AND b.endpoint <> %(retry)s
-                   WHERE p.entity = %(entity)s AND p.batch_id < %(batch_id)s AND p.window_start IS NULL
+                   WHERE p.source_id = %(source_id)s AND p.entity = %(entity)s AND p.batch_id < %(batch_id)s
+                     AND p.window_start IS NULL
                    ORDER BY p.batch_id DESC LIMIT %(limit)s""",
                 {**params, "limit": windows},
             ).fetchall()

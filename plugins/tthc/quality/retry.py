@@ -17,23 +17,31 @@ import psycopg
 
 from tthc import warehouse
 from tthc.quality.batch_rules import RETRY_ENDPOINT
+from tthc.settings import FIRST_SOURCE_ID
 
 log = logging.getLogger(__name__)
 
 WAITING_RULES = ("unit_known", "procedure_known")
 
 
-def create_retry_batch(conn: psycopg.Connection, entity: str = "dossier") -> int | None:
-    """Copy the retryable quarantined records into a new raw batch; returns its id (None: nothing)."""
+def create_retry_batch(
+    conn: psycopg.Connection, entity: str = "dossier", source_id: str = FIRST_SOURCE_ID
+) -> int | None:
+    """Copy the source's retryable quarantined records into a new raw batch of that source; returns
+    its id (None: nothing)."""
     rows = warehouse.query(
-        conn, "quality/retryable_records.sql", {"entity": entity, "rules": list(WAITING_RULES)}
+        conn,
+        "quality/retryable_records.sql",
+        {"entity": entity, "rules": list(WAITING_RULES), "source_id": source_id},
     )
     if not rows:
         return None
     batch_id = conn.execute(
-        """INSERT INTO raw.batch (entity, endpoint, window_start, window_end, record_count, checksum, airflow_run_id)
-           VALUES (%s, %s, %s, %s, %s, %s, NULL) RETURNING batch_id""",
+        """INSERT INTO raw.batch
+               (source_id, entity, endpoint, window_start, window_end, record_count, checksum, airflow_run_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, NULL) RETURNING batch_id""",
         (
+            source_id,
             entity,
             RETRY_ENDPOINT,
             min(r["updated_at"] for r in rows),

@@ -111,7 +111,8 @@ AS $$
         d.online_payment IN (1, 2), d.competent_unit_code, u.unit_name
     FROM core.unit_closure AS c
     INNER JOIN core.fact_dossier AS d ON d.competent_unit_code = c.descendant_code
-    LEFT JOIN core.dim_procedure AS p ON p.procedure_code = d.procedure_code AND p.row_valid_to IS NULL
+    LEFT JOIN core.dim_procedure AS p
+        ON p.source_id = d.source_id AND p.procedure_code = d.procedure_code AND p.row_valid_to IS NULL
     LEFT JOIN core.dim_unit AS u ON u.unit_code = d.competent_unit_code AND u.row_valid_to IS NULL
     WHERE c.ancestor_code = $1
         AND d.received_at >= $3::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'

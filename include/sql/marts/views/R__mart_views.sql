@@ -360,4 +360,10 @@ SELECT
 FROM finished AS f
 INNER JOIN core.unit_closure AS closure ON closure.descendant_code = f.unit_code
 LEFT JOIN core.dim_unit AS unit ON unit.unit_code = f.unit_code AND unit.row_valid_to IS NULL
-LEFT JOIN core.dim_procedure AS proc ON proc.procedure_code = f.procedure_code AND proc.row_valid_to IS NULL;
+-- the name in the first source's catalogue that has the code (sources may name it apart)
+LEFT JOIN LATERAL (
+    SELECT p.procedure_name FROM core.dim_procedure AS p
+    WHERE p.procedure_code = f.procedure_code AND p.row_valid_to IS NULL
+    ORDER BY p.source_id
+    LIMIT 1
+) AS proc ON TRUE;

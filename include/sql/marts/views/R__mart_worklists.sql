@@ -56,7 +56,11 @@ $$;
 -- short-lived through the reception and finish indexes, the others through
 -- fact_dossier_unfinished_long_idx (V007). Inlined into its callers (a plain SQL function), so a
 -- lateral call per instant is one index lookup per instant. Reads core: not for BI roles.
-CREATE OR REPLACE FUNCTION core.dossier_state_at(instant timestamptz)
+-- source_id last (V011): dossier codes are the source's own. The return types changed with it.
+DROP FUNCTION IF EXISTS mart.watchlist_at(timestamptz);
+DROP FUNCTION IF EXISTS mart.late_without_apology_at(timestamptz);
+DROP FUNCTION IF EXISTS core.dossier_state_at(timestamptz);
+CREATE FUNCTION core.dossier_state_at(instant timestamptz)
 RETURNS TABLE (
     dossier_id bigint,
     ma_ho_so text,
@@ -71,13 +75,14 @@ RETURNS TABLE (
     requests bigint,
     waiting_supplement boolean,
     is_late boolean,
-    applicant_token text
+    applicant_token text,
+    source_id text
 )
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     WITH open_dossier AS (
         SELECT d.dossier_id, d.ma_ho_so, d.competent_unit_code, d.procedure_code, d.procedure_name,
-               d.field_code, d.received_at, d.due_at, d.supplement_count, d.applicant_id_token
+               d.field_code, d.received_at, d.due_at, d.supplement_count, d.applicant_id_token, d.source_id
         FROM core.fact_dossier AS d
         WHERE d.received_at >= instant - core.open_dossier_window() AND d.received_at < instant
           AND d.finished_at >= instant AND d.finished_at < instant + core.open_dossier_window()
@@ -85,7 +90,7 @@ AS $$
           AND NOT core.dossier_unfinished_long(d.status, d.received_at, d.finished_at)
         UNION ALL
         SELECT d.dossier_id, d.ma_ho_so, d.competent_unit_code, d.procedure_code, d.procedure_name,
-               d.field_code, d.received_at, d.due_at, d.supplement_count, d.applicant_id_token
+               d.field_code, d.received_at, d.due_at, d.supplement_count, d.applicant_id_token, d.source_id
         FROM core.fact_dossier AS d
         WHERE d.received_at < instant AND d.received_at IS NOT NULL AND d.status NOT IN (1, 3)
           AND core.dossier_unfinished_long(d.status, d.received_at, d.finished_at)
@@ -99,7 +104,8 @@ AS $$
         s.requests,
         s.open_request_at IS NOT NULL,
         s.requests > 1 OR (o.due_at IS NOT NULL AND coalesce(s.open_request_at, instant) > o.due_at + s.pause),
-        o.applicant_id_token
+        o.applicant_id_token,
+        o.source_id
     FROM open_dossier AS o
     -- Only dossiers with a request read their requests: for the others the condition on
     -- supplement_count is a one-time filter and no index is touched.
@@ -136,7 +142,7 @@ $$;
 -- dossier late by a second request may have time left and is overdue all the same). The applicant
 -- appears only as its pseudonymized token. Runs as its owner, so BI roles can call it without
 -- reading core.
-CREATE OR REPLACE FUNCTION mart.watchlist_at(at timestamptz)
+CREATE FUNCTION mart.watchlist_at(at timestamptz)
 RETURNS TABLE (
     ma_ho_so text,
     unit_code text,
@@ -148,7 +154,8 @@ RETURNS TABLE (
     hours_left numeric,
     office text,
     category text,
-    applicant_token text
+    applicant_token text,
+    source_id text
 )
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -161,7 +168,8 @@ AS $$
         round((extract(EPOCH FROM s.due_effective_at - s.clock_at) / 3600)::numeric, 1),
         core.dossier_office_at(s.dossier_id, $1),
         c.category,
-        s.applicant_token
+        s.applicant_token,
+        s.source_id
     FROM core.dossier_state_at($1) AS s
     CROSS JOIN LATERAL (
         SELECT CASE
@@ -179,7 +187,7 @@ $$;
 -- (CoPhieuXinLoi = 0), which the law requires. Late as form 06 counts it (marts/form_06.sql): the
 -- indicators' timeliness, or more than one supplement request also without NgayHenTra (timeliness
 -- is NULL then).
-CREATE OR REPLACE FUNCTION mart.late_without_apology_at(at timestamptz)
+CREATE FUNCTION mart.late_without_apology_at(at timestamptz)
 RETURNS TABLE (
     ma_ho_so text,
     unit_code text,
@@ -190,7 +198,8 @@ RETURNS TABLE (
     due_at timestamptz,
     finished_at timestamptz,
     office text,
-    applicant_token text
+    applicant_token text,
+    source_id text
 )
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -201,7 +210,8 @@ AS $$
         d.ma_ho_so, d.competent_unit_code, u.unit_name, d.procedure_code, d.procedure_name,
         d.received_at, d.due_at, d.finished_at,
         core.dossier_office_at(d.dossier_id, d.finished_at),
-        d.applicant_id_token
+        d.applicant_id_token,
+        d.source_id
     FROM core.fact_dossier AS d
     LEFT JOIN core.dim_unit AS u ON u.unit_code = d.competent_unit_code AND u.row_valid_to IS NULL
     WHERE d.finished_at >= $1 - interval '30 days' AND d.finished_at < $1
@@ -231,7 +241,8 @@ SELECT
     (w.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS received_local,
     (w.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS due_local,
     w.hours_left,
-    w.applicant_token
+    w.applicant_token,
+    w.source_id
 FROM mart.watchlist AS w
 INNER JOIN mart.watchlist_category AS c USING (category);
 
@@ -259,7 +270,8 @@ SELECT
     l.office,
     (l.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS due_local,
     (l.finished_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS finished_local,
-    l.applicant_token
+    l.applicant_token,
+    l.source_id
 FROM mart.late_without_apology AS l;
 
 COMMENT ON VIEW mart.bi_late_without_apology IS

@@ -1,5 +1,6 @@
 WITH tombstone AS (
     SELECT
+        source_id,
         ma_ho_so,
         deleted_at
     FROM core.dossier_tombstone
@@ -12,4 +13,4 @@ SELECT
     fact.ma_ho_so AS record_key,
     'live fact row whose code is tombstoned since ' || tombstone.deleted_at AS detail
 FROM {batch} AS fact
-INNER JOIN tombstone ON fact.ma_ho_so = tombstone.ma_ho_so;
+INNER JOIN tombstone ON fact.source_id = tombstone.source_id AND fact.ma_ho_so = tombstone.ma_ho_so;

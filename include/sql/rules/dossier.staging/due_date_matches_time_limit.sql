@@ -21,7 +21,12 @@ judged AS (
         END AS expected_n
     FROM {batch} AS dossier
     INNER JOIN core.dim_procedure AS procedure
-        ON procedure.row_valid_to IS NULL AND dossier.procedure_code = procedure.procedure_code
+        ON
+            procedure.row_valid_to IS NULL AND dossier.procedure_code = procedure.procedure_code
+            AND procedure.source_id = (
+                SELECT b.source_id FROM raw.batch AS b
+                WHERE b.batch_id = {batch_id}
+            )
     INNER JOIN working AS received ON received.day = (dossier.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
     INNER JOIN working AS due ON due.day = (dossier.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
     LEFT JOIN working AS calendar_end
