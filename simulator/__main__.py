@@ -1,7 +1,12 @@
 """Run the simulated provincial export API.
 
     TTHC_SIM_CLIENT_ID=... TTHC_SIM_CLIENT_SECRET=... \\
-        python -m simulator --port 8765 --seed 766 --dossiers-per-year 100000
+        python -m simulator --port 8765 --seed 766 --dossiers-per-year 100000 [--province lai_chau]
+
+    python -m simulator --list-provinces
+
+``--province`` picks the simulated system (docs/simulator-provinces.md); ``--start``, ``--now``
+and ``--dossiers-per-year`` default to that province's span and volume.
 
 The national portal's public evaluation API (POST /api/v1/reporting/evaluation/..., no token) is
 served on the same port. Prints one line with the base URL once it accepts connections; stops
@@ -17,6 +22,7 @@ import sys
 import threading
 from datetime import date, datetime
 
+from simulator.provinces import DEFAULT_PROVINCE, PROVINCES
 from simulator.server import FaultConfig, SimulatorServer
 
 CLIENT_ID_ENV = "TTHC_SIM_CLIENT_ID"
@@ -42,9 +48,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=766, help="seeds the data and the faults")
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2022, 12, 1))
-    parser.add_argument("--now", type=datetime.fromisoformat, default=datetime(2024, 7, 1))
-    parser.add_argument("--dossiers-per-year", type=int, default=100_000)
+    parser.add_argument(
+        "--province", default=DEFAULT_PROVINCE, choices=sorted(PROVINCES), help="the simulated system"
+    )
+    parser.add_argument(
+        "--list-provinces",
+        action="store_true",
+        help="print each province's id, code, name and span, and stop",
+    )
+    parser.add_argument(
+        "--start", type=date.fromisoformat, default=None, help="first day of data (default: the province's)"
+    )
+    parser.add_argument(
+        "--now", type=datetime.fromisoformat, default=None, help="the source's now (default: the province's)"
+    )
+    parser.add_argument("--dossiers-per-year", type=int, default=None, help="default: the province's volume")
     parser.add_argument(
         "--defect-share",
         type=_defect_share,
@@ -88,8 +106,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def list_provinces() -> str:
+    lines = []
+    for spec in PROVINCES.values():
+        received = f", receives until {spec.last_reception_day}" if spec.reception_end else ""
+        merged = f", merged from {' + '.join(spec.predecessors)}" if spec.predecessors else ""
+        lines.append(
+            f"{spec.id}\t{spec.code}\t{spec.full_name}\t{spec.start} .. {spec.now:%Y-%m-%d %H:%M}"
+            f"{received}{merged}\tMaHoSo style {spec.code_style}, {spec.dossiers_per_year} dossiers/year"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.list_provinces:
+        print(list_provinces())
+        return 0
     client_id = os.environ.get(CLIENT_ID_ENV)
     client_secret = os.environ.get(CLIENT_SECRET_ENV)
     if not client_id or not client_secret:
@@ -110,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             now=args.now,
             dossiers_per_year=args.dossiers_per_year,
             defect_shares=dict(args.defect_share),
+            province=args.province,
         )
     )
     faults = FaultConfig(
@@ -151,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"simulator ready on {server.base_url}", flush=True)
+    print(
+        f"simulator: province {args.province} ({province.spec.code}, {province.spec.full_name}), "
+        f"{province.config.start} .. {province.config.now}, {len(province.table)} dossiers",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

@@ -1,4 +1,5 @@
-"""Deterministic simulation of Lai Châu's provincial dossier export (see docs/architecture.md).
+"""Deterministic simulation of a provincial dossier export (see docs/architecture.md): Lai Châu by
+default, or another province of ``simulator.provinces`` (docs/simulator-provinces.md).
 
 Dossiers are drawn as numpy columns (``table.DossierTable``), planted, given defects and quirks,
 and only rendered to API dicts when iterated, so a million of them fit in memory.
@@ -27,19 +28,20 @@ import numpy as np
 
 from simulator import defects, people
 from simulator.catalogue import (
-    CATALOGUE,
     E_CERT_COPY_NAME,
     E_CERT_COPY_PROCEDURE_CODES,
     FIELD_DEPARTMENT,
     FIELD_DISTRICT_OFFICE,
+    Procedure,
 )
 from simulator.portal import Portal, choose_disagreements
+from simulator.provinces import DEFAULT_PROVINCE, ProvinceSpec, get_province
 from simulator.table import NA, DossierTable, to_datetime, to_seconds
 from simulator.truth import GroundTruth, timeliness
-from simulator.units import PLANTED_DISTRICT, build_units
+from simulator.units import PLANTED_DISTRICT
 from tthc.calendar import WorkingCalendar
 
-__all__ = ["E_CERT_COPY_PROCEDURE_CODES", "Province", "SimulationConfig", "build_province"]
+__all__ = ["E_CERT_COPY_PROCEDURE_CODES", "Province", "SimulationConfig", "build_province", "dossier_code"]
 
 REFORM = datetime(2025, 7, 1)
 # Service quality of each district (GSO code): moves all its rates together. Spaced so that the
@@ -104,14 +106,34 @@ DESK_STATUSES = (2, 10)  # steps taken at the one-stop desk: reception and retur
 
 @dataclass(frozen=True)
 class SimulationConfig:
+    """``start``, ``now`` and ``dossiers_per_year`` left None take the province's own (Lai Châu:
+    2022-12-01, 2024-07-01, 100,000); after construction they always hold a value."""
+
     seed: int = 766
-    start: date = date(2022, 12, 1)  # first reception date generated
-    now: datetime = datetime(2024, 7, 1)  # the source's "now" (local time): no event at or after it
-    dossiers_per_year: int = 100_000  # province-wide volume
+    start: date = None  # type: ignore[assignment]  # first reception date generated
+    now: datetime = None  # type: ignore[assignment]  # the source's "now" (local time): no event at or after it
+    dossiers_per_year: int = None  # type: ignore[assignment]  # province-wide volume
     defect_shares: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     nfd_share: float = 0.03  # share of records whose text is sent decomposed (NFD)
     alt_date_format_share: float = 0.05  # share of records with dates in another accepted format
     empty_string_null_share: float = 0.3  # share of records that send "" instead of null
+    province: str = DEFAULT_PROVINCE  # an id of simulator.provinces.PROVINCES
+
+    def __post_init__(self) -> None:
+        spec = get_province(self.province)
+        for name, default in (
+            ("start", spec.start),
+            ("now", spec.now),
+            ("dossiers_per_year", spec.dossiers_per_year),
+        ):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        if spec.predecessors and self.start < spec.start:
+            raise ValueError(f"{spec.id}: the system starts on {spec.start}, not before")
+
+    @property
+    def spec(self) -> ProvinceSpec:
+        return get_province(self.province)
 
 
 @dataclass
@@ -132,6 +154,7 @@ class Province:
         feedback: list[dict],
     ) -> None:
         self.config = config
+        self.spec = config.spec
         self.units = units
         self.procedures = procedures
         self.table = table
@@ -175,9 +198,13 @@ class Province:
             seed=self.config.seed,
             disagreements=chosen,
             dossier_code=self.dossier_code,
+            province_code=self.spec.code,
+            province_name=self.spec.name,
         )
 
     def _planted_unit_indices(self) -> list[int]:
+        if not self.spec.planted:
+            return []
         planted = set(self.truth.descendants(PLANTED_DISTRICT))
         return [i for i, u in enumerate(self.units) if u["MaDonVi"] in planted]
 
@@ -193,11 +220,13 @@ class Province:
 
     def _render(self, i: int) -> Iterator[dict]:
         t, config = self.table, self.config
-        rng = random.Random(config.seed * 10_000_019 + i)
+        rng = random.Random(config.seed * 10_000_019 + i + (self.spec.salt << 40))
         record = self._canonical(i, rng)
         kind = defects.KINDS[t.defect[i]] if t.defect[i] >= 0 else None
         if kind is not None:
             kind.apply(record, config.now)
+            if self.spec.code != "H35" and kind.rule == "unit_known":
+                _own_unknown_units(record, self.spec.code, self.units)
         elif t.date_style[i]:
             _restyle_dates(record, int(t.date_style[i]))
         if t.empty_null[i]:
@@ -235,7 +264,7 @@ class Province:
                     "MaGiayToKetQua": f"KQ{rng.randrange(10**8):08d}",
                     "TenGiayTo": f"Kết quả {procedure['TenTTHC'][:60]}",
                     "DuongDanTepTinKetQua": (
-                        f"https://dichvucong.laichau.gov.vn/ketqua/{rng.getrandbits(64):016x}.pdf"
+                        f"https://dichvucong.{self.spec.domain}/ketqua/{rng.getrandbits(64):016x}.pdf"
                         if t.e_result[i]
                         else None
                     ),
@@ -279,7 +308,7 @@ class Province:
             )
         channel = int(t.channel[i])
         return {
-            "MaHoSo": _dossier_code(self.units, t, i),
+            "MaHoSo": dossier_code(self.units, t, i, self.spec.code_style),
             "MaTTHC": procedure["MaTTHC"],
             "TenTTHC": procedure["TenTTHC"],
             "MaLinhVuc": procedure["MaLinhVuc"],
@@ -291,8 +320,8 @@ class Province:
             "ChuHoSo": owner,
             "SoGiayToChuHoSo": owner_id,
             "SoDienThoai": people.phone(rng),
-            "Email": people.email(rng, owner) if rng.random() < 0.4 else None,
-            "DiaChi": people.address(rng, commune_name, district_name),
+            "Email": people.email(rng, owner, self.spec.domain) if rng.random() < 0.4 else None,
+            "DiaChi": people.address(rng, commune_name, district_name, self.spec.name),
             "TrichYeuHoSo": f"{procedure['TenTTHC'][:80]} - {owner}",
             "NgayNopHoSo": _fmt(int(t.submitted[i])),
             "NgayTiepNhan": _fmt(received),
@@ -340,8 +369,8 @@ class Province:
         ]
 
     def dossier_code(self, i: int) -> str:
-        """``MaHoSo`` of dossier ``i``: receiving unit, day of reception (or submission), serial."""
-        return _dossier_code(self.units, self.table, i)
+        """``MaHoSo`` of dossier ``i`` in the province's code style (``ProvinceSpec.code_style``)."""
+        return dossier_code(self.units, self.table, i, self.spec.code_style)
 
     def _district_name(self, unit_index: int) -> str | None:
         district = self._info.district[unit_index]
@@ -359,9 +388,25 @@ class Province:
             yield from officials
 
 
-def _dossier_code(units: list[dict], t: DossierTable, i: int) -> str:
+def dossier_code(units: list[dict], t: DossierTable, i: int, style: str = "unit") -> str:
+    """``MaHoSo`` of dossier ``i``, from the day of its reception (or submission) and its serial:
+    ``unit``: ``<receiving unit>-<yyMMdd>-<serial:05d>``, serial per receiving unit and day;
+    ``system``: ``<yyMMdd>-<serial:06d>``, serial per day across the whole system."""
     moment = int(t.received[i]) if t.received[i] != NA else int(t.submitted[i])
+    if style == "system":
+        return f"{to_datetime(moment):%y%m%d}-{int(t.sequence[i]):06d}"
     return f"{units[t.receiving_unit[i]]['MaDonVi']}-{to_datetime(moment):%y%m%d}-{int(t.sequence[i]):05d}"
+
+
+def _own_unknown_units(record: dict, code: str, units: list[dict]) -> None:
+    """The unit defects name Lai Châu's codes: another province gets codes of its own."""
+    new_communes = [u["MaDonVi"] for u in units if u["MaDonVi"].startswith(f"{code}.X.")]
+    for name in ("MaDonViXuLy", "MaDonViTiepNhan"):
+        value = record.get(name)
+        if value == "H35.X.03434":
+            record[name] = new_communes[0] if new_communes else f"{code}.X.99999"
+        elif isinstance(value, str) and value.startswith("H35."):
+            record[name] = code + value[3:]
 
 
 def _one_stop_desk(unit: dict) -> str:
@@ -446,14 +491,18 @@ def _decompose(value):
 
 
 def build_province(config: SimulationConfig = SimulationConfig()) -> Province:  # noqa: B008 - frozen
-    rng = np.random.default_rng(config.seed)
+    spec = config.spec
+    rng = np.random.default_rng(config.seed if not spec.salt else [config.seed, spec.salt])
     calendar = WorkingCalendar.default()
-    unit_objects = build_units()
+    unit_objects = spec.units()
     units = [u.as_record() for u in unit_objects]
-    procedures = [p.as_record() for p in CATALOGUE]
-    info = _unit_info(unit_objects, random.Random(config.seed))
-    table = _draw(config, rng, calendar, unit_objects, info)
-    feedback, feedback_seconds, has_pakn = _feedback(config, rng, calendar, units, table, info)
+    catalogue = spec.procedures()
+    procedures = [p.as_record() for p in catalogue]
+    info = _unit_info(
+        unit_objects, random.Random(config.seed if not spec.salt else f"{config.seed}|{spec.salt}"), spec
+    )
+    table = _draw(config, rng, calendar, unit_objects, info, spec, catalogue)
+    feedback, feedback_seconds, has_pakn = _feedback(config, rng, calendar, units, table, info, spec)
     truth = GroundTruth(
         table,
         units,
@@ -466,32 +515,39 @@ def build_province(config: SimulationConfig = SimulationConfig()) -> Province:  
         dossier_code=lambda i: province.dossier_code(i),
         steps=lambda i: province.step_offices(i),
     )
-    planted_units = set(truth.descendants(PLANTED_DISTRICT))
-    planted_mask = np.isin(table.unit, [i for i, u in enumerate(units) if u["MaDonVi"] in planted_units])
-    _plant(config, rng, table, truth, planted_units)
-    swapped = _plant_sync(table, truth, planted_mask)
-    _add_defects(config, rng, table, planted_mask, truth)
+    if spec.planted:
+        planted_units = set(truth.descendants(PLANTED_DISTRICT))
+        planted_mask = np.isin(table.unit, [i for i, u in enumerate(units) if u["MaDonVi"] in planted_units])
+        _plant(config, rng, table, truth, planted_units)
+        swapped = _plant_sync(table, truth, planted_mask)
+    else:
+        planted_mask = np.zeros(len(table), dtype=bool)
+    _add_defects(config, rng, table, planted_mask, truth, spec.code_style)
     _stamp_updates(config, rng, table)
     truth.refresh()
     province = Province(config, units, procedures, table, info, feedback)
     province.truth = truth
-    truth.planted = _planted_figures(truth)
-    truth.planted["PORTAL_766"] = _portal_story(province, planted_mask, swapped)
+    if spec.planted:
+        truth.planted = _planted_figures(truth)
+        truth.planted["PORTAL_766"] = _portal_story(province, planted_mask, swapped)
     return province
 
 
-def _unit_info(unit_objects, rng: random.Random) -> _UnitInfo:
+def _unit_info(unit_objects, rng: random.Random, spec: ProvinceSpec) -> _UnitInfo:
+    qualities = spec.district_quality or (DISTRICT_QUALITY if spec.planted else {})
+    prefix = f"{spec.code}."
     quality = np.array(
-        [DISTRICT_QUALITY.get((u.district or "").removeprefix("H35."), OTHER_QUALITY) for u in unit_objects]
+        [qualities.get((u.district or "").removeprefix(prefix), OTHER_QUALITY) for u in unit_objects]
     )
     officials = [[people.person_name(rng) for _ in range(4)] for _ in unit_objects]
     return _UnitInfo(quality, [u.district for u in unit_objects], officials)
 
 
-def _pools(unit_objects, rng: np.random.Generator):
-    """Units able to receive dossiers in each period, and each unit's procedure choices."""
+def _pools(unit_objects, rng: np.random.Generator, spec: ProvinceSpec, catalogue: list[Procedure]):
+    """Units able to receive dossiers in each period, and each unit's procedure choices. Only the
+    province's own units receive (the merged province's list also holds its predecessors')."""
     by_role: dict[str, list[int]] = {}
-    for index, procedure in enumerate(CATALOGUE):
+    for index, procedure in enumerate(catalogue):
         level = procedure.levels[0]
         if level == "X":
             roles = ["X", "XN"]
@@ -502,7 +558,7 @@ def _pools(unit_objects, rng: np.random.Generator):
             roles = [f"S{FIELD_DEPARTMENT[procedure.field_code] + 1:02d}"]
         for role in roles:
             by_role.setdefault(role, []).append(index)
-    popularity = np.array([p.popularity for p in CATALOGUE])
+    popularity = np.array([p.popularity for p in catalogue])
     roles = {}
     for role, indices in by_role.items():
         weights = popularity[indices]
@@ -514,9 +570,20 @@ def _pools(unit_objects, rng: np.random.Generator):
     }
     after: dict[str, tuple[list[int], list[float]]] = {"commune": ([], []), "department": ([], [])}
     unit_role = []
+    sizes = spec.district_size or (DISTRICT_SIZE if spec.planted else {})
+    prefix = f"{spec.code}."
+    own = [u.code.split(".")[0] == spec.code for u in unit_objects]
+    old_communes = sum(
+        1 for u, mine in zip(unit_objects, own, strict=True) if mine and u.kind == "XA" and u.district
+    )
+    new_communes = sum(
+        1 for u, mine in zip(unit_objects, own, strict=True) if mine and u.kind == "XA" and not u.district
+    )
     for index, unit in enumerate(unit_objects):
-        size = DISTRICT_SIZE.get((unit.district or "").removeprefix("H35."), 1.0)
-        if unit.kind == "SO_NGANH":
+        size = sizes.get((unit.district or "").removeprefix(prefix), 1.0)
+        if not own[index]:
+            role = None
+        elif unit.kind == "SO_NGANH":
             role = f"S{unit.code[-2:]}"
             for pool in (before, after):
                 pool["department"][0].append(index)
@@ -536,7 +603,9 @@ def _pools(unit_objects, rng: np.random.Generator):
         elif unit.kind == "XA":
             role = "XN"
             after["commune"][0].append(index)
-            after["commune"][1].append(rng.lognormal(0, 0.4) * 106 / 38)
+            # Lai Châu: 106 old communes, 38 new ones.
+            weight = rng.lognormal(0, 0.4)
+            after["commune"][1].append(weight * old_communes / new_communes if old_communes else weight)
         else:
             role = None
         unit_role.append(role)
@@ -544,6 +613,10 @@ def _pools(unit_objects, rng: np.random.Generator):
 
 
 def _choose(rng: np.random.Generator, pool: tuple[list[int], list[float]], n: int) -> np.ndarray:
+    if not pool[0]:
+        if n:
+            raise ValueError("dossiers fall in a period in which no unit of the province receives")
+        return np.zeros(0, dtype=np.int16)
     weights = np.array(pool[1])
     return np.array(pool[0])[rng.choice(len(weights), size=n, p=weights / weights.sum())]
 
@@ -554,13 +627,19 @@ def _draw(
     calendar: WorkingCalendar,
     unit_objects,
     info: _UnitInfo,
+    spec: ProvinceSpec,
+    catalogue: list[Procedure],
 ) -> DossierTable:
     now = to_seconds(config.now)
-    days = [d.day for d in calendar.days(config.start, config.now.date()) if d.is_working_day]
+    # Receptions until now, or until the system stopped receiving (the merger's old systems).
+    until = config.now
+    last_day = config.now.date()
+    if spec.reception_end is not None and datetime.combine(spec.reception_end, datetime.min.time()) < until:
+        until = datetime.combine(spec.reception_end, datetime.min.time())
+        last_day = spec.last_reception_day
+    days = [d.day for d in calendar.days(config.start, last_day) if d.is_working_day]
     n = round(
-        config.dossiers_per_year
-        * (config.now - datetime.combine(config.start, datetime.min.time())).days
-        / 365.25
+        config.dossiers_per_year * (until - datetime.combine(config.start, datetime.min.time())).days / 365.25
     )
     # Reception instants: a working day, a moment within office hours.
     day_index = np.sort(rng.integers(0, len(days), size=n))
@@ -571,7 +650,7 @@ def _draw(
     day_seconds = np.array([to_seconds(d) for d in days], dtype=np.int64)
     received = day_seconds[day_index] + clock.astype(np.int64)
 
-    before, after, unit_role, roles = _pools(unit_objects, rng)
+    before, after, unit_role, roles = _pools(unit_objects, rng, spec, catalogue)
     reform = to_seconds(REFORM)
     unit = np.zeros(n, dtype=np.int16)
     is_before = received < reform
@@ -588,7 +667,7 @@ def _draw(
     for role, (indices, weights) in roles.items():
         mask = role_of == role
         procedure[mask] = indices[rng.choice(len(indices), size=int(mask.sum()), p=weights)]
-    _withhold_e_cert_copy(rng, unit, procedure, info)
+    _withhold_e_cert_copy(rng, unit, procedure, info, catalogue)
 
     quality = info.quality[unit]
     u = rng.random((n, 16))
@@ -603,7 +682,7 @@ def _draw(
     received = np.minimum(received, now - 60)
     submitted = received - np.where(online, 600 + u[:, 3] * 2 * 86400, u[:, 3] * 600).astype(np.int64)
 
-    proc_fee = np.array([p.has_fee for p in CATALOGUE])[procedure]
+    proc_fee = np.array([p.has_fee for p in catalogue])[procedure]
     fee = np.where(proc_fee & (u[:, 4] < 0.93), (rng.integers(1, 50, size=n) * 10_000), -1)
     fee = np.where(proc_fee & (fee < 0) & (u[:, 4] < 0.97), 0, fee)  # exempt: a line at 0
     paid = np.where((fee > 0) & (u[:, 5] < 0.70 + 0.28 * quality), np.where(u[:, 6] < 0.7, 1, 2), 0)
@@ -651,18 +730,18 @@ def _draw(
     kinds = np.array([u.kind for u in unit_objects])[unit]
     at_office = np.flatnonzero((kinds == "PHONG_HUYEN") & (u[:, 15] < 0.7))
     table.receiving_unit[at_office] = [district_index[unit_objects[unit[i]].district] for i in at_office]
-    _timelines(config, rng, calendar, table, quality)
-    _sequence(table)
+    _timelines(config, rng, calendar, table, quality, catalogue)
+    _sequence(table, spec.code_style)
     return table
 
 
-def _withhold_e_cert_copy(rng, unit, procedure, info) -> None:
+def _withhold_e_cert_copy(rng, unit, procedure, info, catalogue: list[Procedure]) -> None:
     """Communes that do not offer electronic certified copies certify on paper instead."""
     by_name = {}
-    for index, p in enumerate(CATALOGUE):
+    for index, p in enumerate(catalogue):
         by_name.setdefault((p.name.replace("điện tử ", ""), p.levels[0]), index)
     offers = rng.random(len(info.quality)) < 0.1 + 0.8 * info.quality
-    for index, p in enumerate(CATALOGUE):
+    for index, p in enumerate(catalogue):
         if p.name.startswith(E_CERT_COPY_NAME):
             paper = by_name.get((p.name.replace("điện tử ", ""), p.levels[0]))
             mask = (procedure == index) & ~offers[unit]
@@ -676,12 +755,13 @@ def _timelines(
     calendar: WorkingCalendar,
     t: DossierTable,
     quality: np.ndarray,
+    catalogue: list[Procedure],
 ) -> None:
     """Promised date, supplements, end and return of each dossier, cut at ``now``."""
     now = to_seconds(config.now)
     n = len(t)
     u = rng.random((n, 12))
-    limits = [(p.time_limit, p.time_unit) for p in CATALOGUE]
+    limits = [(p.time_limit, p.time_unit) for p in catalogue]
     on_time_rate = 0.988 + 0.011 * quality
     supplement_count = np.where(u[:, 1] < 0.93, 0, np.where(u[:, 1] < 0.997, 1, 2))
     add = calendar.add_working_days
@@ -746,10 +826,14 @@ def _timelines(
     t.rating[rated] = satisfied[rated].astype(np.int8)
 
 
-def _sequence(t: DossierTable) -> None:
-    """MaHoSo serials: 1, 2, ... per receiving unit and day, in reception order."""
+def _sequence(t: DossierTable, style: str = "unit") -> None:
+    """MaHoSo serials: 1, 2, ... per receiving unit (``system`` style: per system) and day, in
+    reception order."""
     moment = np.where(t.received != NA, t.received, t.submitted)
-    key = t.receiving_unit.astype(np.int64) * 100_000 + moment // 86400
+    if style == "system":
+        key = moment // 86400
+    else:
+        key = t.receiving_unit.astype(np.int64) * 100_000 + moment // 86400
     order = np.lexsort((moment, key))
     sorted_key = key[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1]
@@ -757,9 +841,11 @@ def _sequence(t: DossierTable) -> None:
     t.sequence[order] = np.arange(len(order)) - group_start + 1
 
 
-def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
-    """A few PAKN per district (and per department group) per month; some open, some overdue."""
+def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo, spec: ProvinceSpec):
+    """A few PAKN per district (and per department group) per month; some open, some overdue.
+    None received on or after the province's ``reception_end``."""
     now = to_seconds(config.now)
+    now_reception = now if spec.reception_end is None else min(now, to_seconds(spec.reception_end))
     records, seconds = [], []
     has_pakn = np.zeros(len(t), dtype=bool)
     groups: dict[str, list[int]] = {}
@@ -783,7 +869,7 @@ def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
                     hours=7, minutes=int(rng.integers(0, 600))
                 )
                 received = to_seconds(received_at)
-                if received >= now:
+                if received >= now_reception:
                     continue
                 unit_index = valid[int(rng.integers(len(valid)))]
                 about = np.flatnonzero((t.unit == unit_index) & (t.received != NA) & (t.received < received))
@@ -809,7 +895,11 @@ def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
                     has_pakn[dossier] = True
                 records.append(
                     {
-                        "MaPAKN": f"PAKN-H35-{serial:06d}",
+                        "MaPAKN": (
+                            f"PAKN-{serial:06d}"
+                            if spec.code_style == "system"
+                            else f"PAKN-{spec.code}-{serial:06d}"
+                        ),
                         "MaDonVi": units[unit_index]["MaDonVi"],
                         "MaHoSo": dossier,  # replaced by the code below, once sequences are final
                         "LoaiPAKN": "TTHC" if rng.random() < 0.8 else "CAN_BO",
@@ -824,9 +914,7 @@ def _feedback(config, rng, calendar, units, t: DossierTable, info: _UnitInfo):
         month = next_month
     for record in records:
         if record["MaHoSo"] is not None:
-            i = record["MaHoSo"]
-            day = to_datetime(t.received[i]).strftime("%y%m%d")
-            record["MaHoSo"] = f"{units[t.receiving_unit[i]]['MaDonVi']}-{day}-{int(t.sequence[i]):05d}"
+            record["MaHoSo"] = dossier_code(units, t, record["MaHoSo"], spec.code_style)
     return records, np.array(seconds, dtype=np.int64).reshape(-1, 3), has_pakn
 
 
@@ -1009,7 +1097,9 @@ def _planted_figures(truth: GroundTruth) -> dict:
 # Defects and update stamps -------------------------------------------------------------------
 
 
-def _add_defects(config, rng, t: DossierTable, planted_mask: np.ndarray, truth: GroundTruth) -> None:
+def _add_defects(
+    config, rng, t: DossierTable, planted_mask: np.ndarray, truth: GroundTruth, style: str = "unit"
+) -> None:
     now = to_seconds(config.now)
     free = ~planted_mask & (t.deleted == 0)
     for rule, share in sorted(config.defect_shares.items()):
@@ -1024,10 +1114,7 @@ def _add_defects(config, rng, t: DossierTable, planted_mask: np.ndarray, truth: 
             free[chosen] = False
     for i in np.flatnonzero(t.defect >= 0):
         kind = defects.KINDS[t.defect[i]]
-        code = (
-            f"{truth._units[t.receiving_unit[i]]['MaDonVi']}-"
-            f"{to_datetime(t.received[i] if t.received[i] != NA else t.submitted[i]):%y%m%d}-{t.sequence[i]:05d}"
-        )
+        code = dossier_code(truth._units, t, int(i), style)
         truth.defects[code] = {"rule": kind.rule, "kind": kind.name}
 
 

@@ -140,13 +140,17 @@ def phone(rng: random.Random) -> str:
     return f"{rng.choice(PHONE_PREFIXES)}{rng.randrange(10_000_000):07d}"
 
 
-def email(rng: random.Random, name: str) -> str:
+def email(rng: random.Random, name: str, province_domain: str = "laichau.gov.vn") -> str:
     parts = ascii_fold(name).lower().split()
-    return f"{parts[-1]}{''.join(p[0] for p in parts[:-1])}{rng.randint(1, 9999)}@{rng.choice(MAIL_DOMAINS)}"
+    number = rng.randint(1, 9999)
+    domain = rng.choice(MAIL_DOMAINS)
+    if domain == "laichau.gov.vn":  # the province's own mail domain
+        domain = province_domain
+    return f"{parts[-1]}{''.join(p[0] for p in parts[:-1])}{number}@{domain}"
 
 
-def address(rng: random.Random, commune: str, district: str | None) -> str:
+def address(rng: random.Random, commune: str, district: str | None, province: str = "Lai Châu") -> str:
     place = f"{rng.choice(VILLAGES)}, {commune[0].lower()}{commune[1:]}"
     if district:
         place += f", {district[0].lower()}{district[1:]}"
-    return f"{place}, tỉnh Lai Châu"
+    return f"{place}, tỉnh {province}"

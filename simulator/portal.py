@@ -106,6 +106,7 @@ ITEM_NAMES = {
 MISSING_GROUP_SHARE = 0.03
 MISSING_ITEM_SHARE = 0.05
 NO_HABITS = ("H35", "H35.112")  # the province and the planted district are always complete
+PLANTED_DISTRICT = "H35.112"
 LEVEL = {"TINH": 1, "SO_NGANH": 2, "HUYEN": 2, "PHONG_HUYEN": 3, "XA": 3}
 TWO = Decimal("0.01")
 
@@ -149,7 +150,7 @@ def item_score(indicator: str, numerator: int, denominator: int) -> tuple[Decima
     return _round(rate, 4), _round(score, 2)
 
 
-def portal_name(unit: dict) -> str:
+def portal_name(unit: dict, province_name: str = "Lai Châu") -> str:
     """The unit's name as the portal writes it, not as the export does."""
     name = unit["TenDonVi"]
     if name.startswith("Ủy ban nhân dân "):
@@ -160,7 +161,7 @@ def portal_name(unit: dict) -> str:
             return "UBND thị trấn " + rest.removeprefix("trấn ")
         return f"UBND {kind.lower()} {rest}"
     if unit["LoaiDonVi"] == "SO_NGANH":
-        return f"{name} tỉnh Lai Châu"
+        return f"{name} tỉnh {province_name}"
     return name
 
 
@@ -212,7 +213,13 @@ class Portal:
         seed: int,
         disagreements: Iterable[int] = (),
         dossier_code=None,
+        province_code: str = "H35",
+        province_name: str = "Lai Châu",
     ) -> None:
+        self.province_code = province_code
+        self.province_name = province_name
+        # The province and (Lai Châu) the planted district are always complete.
+        self._no_habits = (province_code, PLANTED_DISTRICT) if province_code == "H35" else (province_code,)
         self._units = units
         self._by_code = {u["MaDonVi"]: u for u in units}
         self._parent = {u["MaDonVi"]: u["MaDonViCha"] for u in units}
@@ -273,9 +280,10 @@ class Portal:
     def knows(self, unit_code: str) -> bool:
         return unit_code in self._by_code
 
-    def units(self, period_type: str, period_start: date, root: str = "H35") -> list[str]:
+    def units(self, period_type: str, period_start: date, root: str | None = None) -> list[str]:
         """The units of ``root``'s subtree valid during the period, the root first, in the
-        export's order: one published row each."""
+        export's order: one published row each. ``root`` defaults to the province."""
+        root = root or self.province_code
         if not self.publishes(period_type, period_start):
             return []
         end = period_end(period_type, period_start)
@@ -342,7 +350,7 @@ class Portal:
 
     def missing_group(self, period_type: str, period_start: date, unit_code: str) -> str | None:
         """The group left out of ``groupScores`` for this unit and period, or None."""
-        if unit_code in NO_HABITS:
+        if unit_code in self._no_habits:
             return None
         roll = _uniform(self._seed, "group", unit_code, period_type, period_start)
         if roll >= MISSING_GROUP_SHARE:
@@ -351,7 +359,7 @@ class Portal:
 
     def missing_item(self, period_type: str, period_start: date, unit_code: str) -> str | None:
         """The item left out of ``metrics`` for this unit and period, or None."""
-        if unit_code in NO_HABITS:
+        if unit_code in self._no_habits:
             return None
         roll = _uniform(self._seed, "item", unit_code, period_type, period_start)
         if roll >= MISSING_ITEM_SHARE:
@@ -367,7 +375,7 @@ class Portal:
         missing = self.missing_group(period_type, period_start, unit_code)
         return {
             "departmentCode": unit_code,
-            "departmentName": portal_name(unit),
+            "departmentName": portal_name(unit, self.province_name),
             "totalScore": computed["total"],
             "groupScores": {g: s for g, s in computed["groups"].items() if g != missing},
             "departmentLevel": LEVEL.get(unit["LoaiDonVi"], 3),
@@ -395,7 +403,7 @@ class Portal:
                 return item
         return None
 
-    def scores(self, period_type: str, period_start: date, root: str = "H35") -> list[dict]:
+    def scores(self, period_type: str, period_start: date, root: str | None = None) -> list[dict]:
         """Every row of ``service-results`` for the subtree of ``root``, in the published order."""
         return [self.score(period_type, period_start, u) for u in self.units(period_type, period_start, root)]
 
@@ -403,12 +411,14 @@ class Portal:
         """The unit's row of one group's items call, as published."""
         return {
             "departmentCode": unit_code,
-            "departmentName": portal_name(self._by_code[unit_code]),
+            "departmentName": portal_name(self._by_code[unit_code], self.province_name),
             "metrics": self.metrics(period_type, period_start, unit_code, group),
             "groupCode": group,
         }
 
-    def content(self, group: str, period_type: str, period_start: date, root: str = "H35") -> list[dict]:
+    def content(
+        self, group: str, period_type: str, period_start: date, root: str | None = None
+    ) -> list[dict]:
         """Every row of one group's items call for the subtree of ``root``."""
         return [
             self.content_row(group, period_type, period_start, u)

@@ -14,7 +14,7 @@ due_eff(t)).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -160,9 +160,38 @@ class GroundTruth:
         ``dossiers``: a boolean mask over the table; when given, only those dossiers count (the
         national portal's figures are the indicators over the synchronized dossiers). PAKN items
         do not depend on it."""
+        return self._indicator(
+            code, self._unit_mask(unit_code), None, unit_code, period_start, period_end, dossiers
+        )
+
+    def indicator_over(
+        self,
+        code: str,
+        unit_codes: Iterable[str],
+        period_start: date,
+        period_end: date,
+        dossiers: np.ndarray | None = None,
+    ) -> tuple[int, int | None]:
+        """(numerator, denominator) over exactly these units, without their descendants (no
+        roll-up): the building block of sums over units of several provinces
+        (``merged_indicator``). Unknown codes count nothing."""
+        codes = [c for c in dict.fromkeys(unit_codes) if c in self._unit_index]
+        in_unit = np.isin(self._t.unit, [self._unit_index[c] for c in codes])
+        return self._indicator(code, in_unit, codes, None, period_start, period_end, dossiers)
+
+    def _indicator(
+        self,
+        code: str,
+        in_unit: np.ndarray,
+        unit_codes: list[str] | None,
+        unit_code: str | None,
+        period_start: date,
+        period_end: date,
+        dossiers: np.ndarray | None,
+    ) -> tuple[int, int | None]:
+        """``unit_codes``: the units counted (None: ``unit_code`` and its descendants)."""
         t = self._t
         start, end = to_seconds(period_start), to_seconds(period_end)
-        in_unit = self._unit_mask(unit_code)
         counted, done = self._d, self._finished
         if dossiers is not None:
             counted, done = counted & dossiers, done & dossiers
@@ -228,7 +257,7 @@ class GroundTruth:
         if code == "E_CERT_COPY":
             communes = [
                 c
-                for c in self.descendants(unit_code)
+                for c in (unit_codes if unit_codes is not None else self.descendants(unit_code))
                 if self._units[self._unit_index[c]]["LoaiDonVi"] == "XA"
                 and self._valid_during(c, period_start, period_end)
             ]
@@ -238,7 +267,8 @@ class GroundTruth:
             bad = self._late | (t.rating == 0) | self._has_pakn
             return int((finished & ~bad).sum()), int(finished.sum())
         if code in ("PAKN_ON_TIME", "PAKN_SATISFACTION"):
-            return self._pakn(code, unit_code, start, end)
+            units = set(unit_codes) if unit_codes is not None else set(self.descendants(unit_code))
+            return self._pakn(code, units, start, end)
         raise ValueError(f"unknown indicator {code}")
 
     def _valid_during(self, unit_code: str, first: date, after_last: date) -> bool:
@@ -247,8 +277,7 @@ class GroundTruth:
         valid_to = unit["HieuLucDen"] or "99991231"
         return valid_from < after_last.strftime("%Y%m%d") and valid_to >= first.strftime("%Y%m%d")
 
-    def _pakn(self, code: str, unit_code: str, start: int, end: int) -> tuple[int, int]:
-        units = set(self.descendants(unit_code))
+    def _pakn(self, code: str, units: set[str], start: int, end: int) -> tuple[int, int]:
         in_unit = np.array([f["MaDonVi"] in units for f in self._feedback], dtype=bool)
         received, deadline, handled = self._feedback_seconds.T
         selected = in_unit & (received >= start) & (received < end)
@@ -273,6 +302,34 @@ class GroundTruth:
             rate = numerator / denominator
             total += points * rate if threshold is None else min(points, points * rate / threshold)
         return total
+
+    def monthly_counts(self) -> dict[tuple[str, date], dict[str, int]]:
+        """Per competent unit as recorded (``MaDonViXuLy``) and local month (its first day):
+        ``received`` (by the month of reception), ``finished``, ``finished_with_due`` and
+        ``finished_on_time`` (by the month of the end; docs/indicators.md's RECEIVED, FINISHED and
+        ON_TIME_FINISHED's denominator and numerator). Cells that are all zero are left out."""
+        t = self._t
+        columns = {
+            "received": (self._d, t.received),
+            "finished": (self._finished, t.end),
+            "finished_with_due": (self._finished & (t.due != NA), t.end),
+            "finished_on_time": (self._finished & (t.due != NA) & self._on_time, t.end),
+        }
+        found: dict[tuple[str, date], dict[str, int]] = {}
+        for name, (mask, moment) in columns.items():
+            rows = np.flatnonzero(mask)
+            if not len(rows):
+                continue
+            months = _month_index(moment[rows])
+            first = int(months.min())
+            cell = (months - first) * len(self._units) + t.unit[rows].astype(np.int64)
+            counts = np.bincount(cell)
+            for key in np.flatnonzero(counts):
+                month, unit = divmod(int(key), len(self._units))
+                index = first + month
+                cell_key = (self._units[unit]["MaDonVi"], date(index // 12, index % 12 + 1, 1))
+                found.setdefault(cell_key, dict.fromkeys(columns, 0))[name] = int(counts[key])
+        return found
 
     def personal_values(self) -> Iterator[str]:
         """Every personal string the simulator put into a record (for leak tests)."""
@@ -408,3 +465,98 @@ class GroundTruth:
                 "office": steps[-1][2] if steps else None,
             }
         return found
+
+
+def _month_index(seconds: np.ndarray) -> np.ndarray:
+    """year * 12 + month - 1 of each instant (table seconds, local time)."""
+    days = (seconds // DAY).astype("timedelta64[D]") + np.datetime64("2000-01-01")
+    months = days.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return months + 1970 * 12
+
+
+# Several provinces: the merged province's `current` history ------------------------------------
+
+NOT_ADDITIVE = ("TTHC_WITH_FEE_DATA", "TTHC_PAID_ONLINE", "E_CERT_COPY")
+
+
+def current_attribution(units: list[dict]) -> dict[str, str]:
+    """Every unit of a unit list -> the one unit valid today it is attributed to in the
+    ``current`` scheme (docs/indicators.md, Units and roll-up, without ``mart.lineage_main``):
+    itself if still valid; else its only successor (``MaDonViMoi``, followed while the successor
+    is itself dissolved); else, when split into several units of its own type, the successor with
+    the lowest code; else (successors of another type: a district and its offices) the lowest unit
+    valid today above all of them; else the nearest unit above it valid today."""
+    by_code = {u["MaDonVi"]: u for u in units}
+    today = {c for c, u in by_code.items() if not u["HieuLucDen"]}
+
+    def ancestors(code: str) -> list[str]:
+        found = []
+        while code in by_code:
+            found.append(code)
+            code = by_code[code]["MaDonViCha"]
+        return found
+
+    def attribute(code: str, seen: frozenset[str] = frozenset()) -> str | None:
+        if code in today:
+            return code
+        unit = by_code[code]
+        successors = [c for c in (unit["MaDonViMoi"] or "").split(",") if c in by_code and c not in seen]
+        resolved = sorted({a for c in successors if (a := attribute(c, seen | {code})) is not None})
+        if len(resolved) == 1:
+            return resolved[0]
+        if resolved:
+            if all(by_code[c]["LoaiDonVi"] == unit["LoaiDonVi"] for c in resolved):
+                return resolved[0]
+            common = set(ancestors(resolved[0]))
+            for c in resolved[1:]:
+                common &= set(ancestors(c))
+            for c in ancestors(resolved[0]):
+                if c in common and c in today and c not in resolved:
+                    return c
+        for c in ancestors(code)[1:]:
+            if c in today:
+                return c
+        return None
+
+    return {code: found for code in by_code if (found := attribute(code)) is not None}
+
+
+def merged_monthly_counts(predecessors: Iterable, successor) -> dict[tuple[str, date], dict[str, int]]:
+    """The merged province's ``current`` history per unit of today and month: the successor
+    system's own ``monthly_counts`` plus every predecessor system's, each old unit re-expressed
+    on the unit of today ``current_attribution`` gives it (from the successor's unit list, which
+    carries the lineage). Provinces are ``simulator.generator.Province`` objects."""
+    attribution = current_attribution(successor.units)
+    total: dict[tuple[str, date], dict[str, int]] = {}
+    for province in [*predecessors, successor]:
+        for (unit, month), counts in province.truth.monthly_counts().items():
+            cell = total.setdefault((attribution.get(unit, unit), month), dict.fromkeys(counts, 0))
+            for name, value in counts.items():
+                cell[name] += value
+    return total
+
+
+def merged_indicator(
+    code: str,
+    unit_code: str,
+    period_start: date,
+    period_end: date,
+    predecessors: Iterable,
+    successor,
+) -> tuple[int, int | None]:
+    """(numerator, denominator) of an additive indicator for a unit of the merged province in the
+    ``current`` scheme, rolled up (the unit and its descendants of today): the sum over the
+    successor's and the predecessors' dossiers whose unit is attributed inside that subtree.
+    The distinct-procedure items and E_CERT_COPY are not sums: ValueError."""
+    if code in NOT_ADDITIVE:
+        raise ValueError(f"{code} is not a sum over units: no merged value")
+    attribution = current_attribution(successor.units)
+    inside = set(successor.truth.descendants(unit_code))
+    numerator, denominator = 0, None
+    for province in [*predecessors, successor]:
+        units = [u["MaDonVi"] for u in province.units if attribution.get(u["MaDonVi"]) in inside]
+        n, d = province.truth.indicator_over(code, units, period_start, period_end)
+        numerator += n
+        if d is not None:
+            denominator = (denominator or 0) + d
+    return numerator, denominator

@@ -61,6 +61,7 @@ class Unit:
     valid_to: str | None = None
     successors: tuple[str, ...] = ()
     district: str | None = None  # the district (H35.1xx) this unit belongs to, if any
+    updated: str = UNITS_UPDATED  # NgayCapNhat of the record
 
     def as_record(self) -> dict:
         return {
@@ -72,7 +73,7 @@ class Unit:
             "HieuLucTu": self.valid_from,
             "HieuLucDen": self.valid_to,
             "MaDonViMoi": ",".join(self.successors) or None,
-            "NgayCapNhat": UNITS_UPDATED,
+            "NgayCapNhat": self.updated,
         }
 
 
