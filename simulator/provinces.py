@@ -26,7 +26,8 @@ REFORM_DAY = "20250701"
 LAST_DAY_BEFORE_REFORM = "20250630"
 MADE_UP_SINCE = "20080101"
 MADE_UP_UNITS_UPDATED = "20240115080000"
-MERGED_UNITS_UPDATED = "20250701070000"  # the merged system's list: newer than the old systems'
+MERGED_UNITS_UPDATED = "20250701070000"  # the merged province's own units
+PREDECESSOR_UNITS_UPDATED = "20250625080000"  # the merger's old units, alike in both systems' lists
 
 
 @dataclass(frozen=True)
@@ -369,12 +370,31 @@ def _independent(shape: _TreeShape) -> Callable[[], list[Unit]]:
     return build
 
 
-def _closing(shape: _TreeShape) -> Callable[[], list[Unit]]:
-    """A province whose system stops at the merger: its old tree, every unit ending 2025-06-30,
-    no successor (the old system never learned the new codes: the merged system's list has them)."""
+def _predecessor(shape: _TreeShape, merged: str) -> tuple[list[Unit], list[dict]]:
+    """An old province of the merger as both systems list it: every unit ending 2025-06-30, with
+    its successors on the merged province ``merged`` (MaDonViMoi): communes to their new communes,
+    districts and offices to all their communes' new communes, departments to the merged
+    province's department of the same number, the province to the merged province. The records
+    are the same in the old system's list and in the merged system's (a warehouse that loads both
+    sees one description of each unit)."""
+    tree, rows = _old_tree(shape, valid_to_all=True)
+    units = []
+    for unit in _with_successors(tree, rows, merged):
+        if unit.kind == "TINH":
+            unit = replace(unit, successors=(merged,))
+        elif unit.kind == "SO_NGANH":
+            unit = replace(unit, successors=(f"{merged}.{unit.code.rsplit('.', 1)[1]}",))
+        units.append(replace(unit, updated=PREDECESSOR_UNITS_UPDATED))
+    return units, rows
+
+
+def _closing(shape: _TreeShape, merged: str) -> Callable[[], list[Unit]]:
+    """A province whose system stops receiving at the merger: its old tree, every unit ending
+    2025-06-30, with the successors the merged province gives them (codes of the merged system's
+    list, not of this one)."""
 
     def build() -> list[Unit]:
-        return _old_tree(shape, valid_to_all=True)[0]
+        return _predecessor(shape, merged)[0]
 
     return build
 
@@ -391,15 +411,9 @@ def _merged(code: str, name: str, gso: str, old: tuple[_TreeShape, ...]) -> Call
         lineage: list[dict] = []
         history: list[Unit] = []
         for shape in old:
-            tree, rows = _old_tree(shape, valid_to_all=True)
+            tree, rows = _predecessor(shape, code)
             lineage += rows
-            tree = _with_successors(tree, rows, code)
-            for unit in tree:
-                if unit.kind == "TINH":
-                    unit = replace(unit, successors=(code,))
-                elif unit.kind == "SO_NGANH":
-                    unit = replace(unit, successors=(f"{code}.{unit.code.rsplit('.', 1)[1]}",))
-                history.append(replace(unit, updated=MERGED_UNITS_UPDATED))
+            history += tree
         units += _new_communes(lineage, code, code)
         units = [replace(u, updated=MERGED_UNITS_UPDATED) for u in units]
         return units + history
@@ -460,7 +474,7 @@ PROVINCES: dict[str, ProvinceSpec] = {
             domain="bacha.gov.vn",
             district_quality=_quality(BAC_HA.district_codes, 0.85, 0.3),
             perturbed_share=0.04,
-            build=_closing(BAC_HA),
+            build=_closing(BAC_HA, "H93"),
         ),
         ProvinceSpec(
             id="nam_ha",
@@ -475,7 +489,7 @@ PROVINCES: dict[str, ProvinceSpec] = {
             domain="namha.gov.vn",
             district_quality=_quality(NAM_HA.district_codes, 0.75, 0.15),
             perturbed_share=0.04,
-            build=_closing(NAM_HA),
+            build=_closing(NAM_HA, "H93"),
         ),
         ProvinceSpec(
             id="ha_hop",
