@@ -5,8 +5,10 @@ HTTP server for each province."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import unicodedata
@@ -410,3 +412,54 @@ def test_command_line_lists_the_provinces():
     assert [line.split("\t")[0] for line in listed] == list(PROVINCES)
     assert listed[0].split("\t")[1:4] == ["H35", "Tỉnh Lai Châu", "2022-12-01 .. 2024-07-01 00:00"]
     assert any("H93" in line and "bac_ha + nam_ha" in line for line in listed)
+
+
+def test_command_line_serves_the_chosen_province():
+    client_id, client_secret = secrets.token_hex(8), secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)]),
+        "TTHC_SIM_CLIENT_ID": client_id,
+        "TTHC_SIM_CLIENT_SECRET": client_secret,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "--province",
+            "bac_ha",
+            "--port",
+            "0",
+            "--dossiers-per-year",
+            "2000",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = process.stdout.readline().strip()
+        assert ready.startswith("simulator ready on http://127.0.0.1:")
+        assert "province bac_ha (H91" in process.stderr.readline()
+        base_url = ready.rsplit(" ", 1)[1]
+        token = requests.post(
+            f"{base_url}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            timeout=10,
+        ).json()["access_token"]
+        units = requests.get(
+            f"{base_url}/api/v1/donvi",
+            params={"kichThuoc": 1000},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()["content"]
+        assert {u["MaDonVi"] for u in units} == set(units_of("bac_ha"))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
