@@ -463,3 +463,22 @@ def test_command_line_serves_the_chosen_province():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_unit_defects_use_the_provinces_own_prefix():
+    from simulator import defects
+
+    shares = {"unit_known": 0.01}
+    province = build_province(
+        SimulationConfig(province="son_la_gia", dossiers_per_year=5_000, defect_shares=shares)
+    )
+    units = {u["MaDonVi"] for u in province.units}
+    unknown = [
+        code
+        for r in province.iter_dossiers()
+        for code in (r["MaDonViXuLy"], r["MaDonViTiepNhan"])
+        if isinstance(code, str) and code not in units
+    ]
+    assert unknown and all(unicodedata.normalize("NFC", c).startswith("H90.") for c in unknown)
+    planted = Counter(v["kind"] for v in province.truth.defects.values())
+    assert set(planted) == {k.name for k in defects.KINDS if k.rule == "unit_known"}
