@@ -85,7 +85,8 @@ def airflow_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def run_dag(airflow_home, pseudonym_key):
     """Runs one DAG through ``airflow dags test`` against the given source (if any) and warehouse,
-    for ``logical_date`` if given (else now)."""
+    for ``logical_date`` if given (else now); ``env`` adds variables (another sources file and its
+    connections, say)."""
 
     def run(
         dag_id: str,
@@ -94,7 +95,9 @@ def run_dag(airflow_home, pseudonym_key):
         warehouse_dsn: str,
         conf: dict | None = None,
         logical_date: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess:
+        extra_env = env or {}
         env = devstack.airflow_env(home=airflow_home)
         env.update(
             AIRFLOW_CONN_TTHC_WAREHOUSE=warehouse_connection_json(warehouse_dsn),
@@ -102,6 +105,7 @@ def run_dag(airflow_home, pseudonym_key):
         )
         if source:
             env["AIRFLOW_CONN_TTHC_SOURCE"] = source
+        env.update(extra_env)
         command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
         if logical_date:
             command.append(logical_date)

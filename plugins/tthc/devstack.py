@@ -3,10 +3,12 @@
 It finds a warehouse (``AIRFLOW_CONN_TTHC_WAREHOUSE`` if set, else the PostgreSQL server on
 127.0.0.1:5432, else an embedded one started with ``pgserver``), makes the local secrets once
 (pseudonymization key, simulator credentials: random, in the git-ignored ``.airflow/``), starts
-the simulator unless ``AIRFLOW_CONN_TTHC_SOURCE`` is set (and points ``AIRFLOW_CONN_TTHC_PORTAL``
-at the simulator's national portal unless that is set; with an external source and no portal
-connection the portal's scores are skipped), and runs the DAGs through Airflow
-(``airflow dags test``) in order. Airflow's own output goes to a log file under
+a simulator for each configured source (``include/reference/sources.yaml``) whose connection is
+not set (``AIRFLOW_CONN_<CONN_ID>``), serving the province its entry names (and points
+``AIRFLOW_CONN_TTHC_PORTAL`` at the first source's simulated national portal unless that is set;
+with an external first source and no portal connection the portal's scores are skipped), and runs
+the DAGs through Airflow (``airflow dags test``) in order: each source's reference, dossiers and
+feedback, then the indicators over all of them. Airflow's own output goes to a log file under
 ``.airflow/logs/``; the terminal gets one progress line per DAG run and, on a failure, the
 failing task's last log lines.
 
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -39,7 +41,7 @@ from typing import IO, TextIO
 import psycopg
 
 from tthc import PROJECT_ROOT, warehouse
-from tthc.assets import SOURCE_POOL, SOURCE_POOL_SLOTS
+from tthc.sources import Source, load_sources
 
 STATE_DIR = Path(os.environ.get("TTHC_STATE_DIR") or PROJECT_ROOT / ".airflow").resolve()
 DEMO_START, DEMO_END = "2023-01-01", "2024-07-01"
@@ -133,8 +135,9 @@ def free_port() -> int:
 def simulator_process(
     client_id: str, client_secret: str, extra_args: list[str] | None = None, stderr: IO[bytes] | None = None
 ):
-    """``python -m simulator`` on a free port; yields the AIRFLOW_CONN_TTHC_SOURCE value. Its
-    messages go to ``stderr`` if given (the dev stack's log), else to this process's."""
+    """``python -m simulator`` on a free port; yields the value of a source connection
+    (``AIRFLOW_CONN_TTHC_SOURCE``) that reaches it. Its messages go to ``stderr`` if given (the dev
+    stack's log), else to this process's."""
     port = free_port()
     env = dict(
         os.environ,
@@ -179,28 +182,41 @@ def airflow(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, env=env, cwd=PROJECT_ROOT, check=True)
 
 
-def prepare_airflow(env: dict[str, str], log: IO[bytes] | None = None) -> None:
-    """Migrates the metadata database of the Airflow home once; its output goes to ``log`` if given."""
-    stamp = Path(env["AIRFLOW_HOME"]) / ".migrated"
+def prepare_airflow(
+    env: dict[str, str], log: IO[bytes] | None = None, sources: Iterable[Source] | None = None
+) -> None:
+    """Migrates the metadata database of the Airflow home once, and gives every configured source
+    its pool (again when the sources' pools changed); the output goes to ``log`` if given."""
+    home = Path(env["AIRFLOW_HOME"])
+    output = {"stdout": log or subprocess.DEVNULL, "stderr": subprocess.STDOUT if log else None}
+    stamp = home / ".migrated"
     if not stamp.exists():
-        Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-        output = {"stdout": log or subprocess.DEVNULL, "stderr": subprocess.STDOUT if log else None}
+        home.mkdir(parents=True, exist_ok=True)
         subprocess.run([AIRFLOW_BIN, "db", "migrate"], env=env, cwd=PROJECT_ROOT, check=True, **output)
-        subprocess.run(
-            [
-                AIRFLOW_BIN,
-                "pools",
-                "set",
-                SOURCE_POOL,
-                str(SOURCE_POOL_SLOTS),
-                "concurrent calls to the provincial export API",
-            ],
-            env=env,
-            cwd=PROJECT_ROOT,
-            check=True,
-            **output,
-        )
         stamp.touch()
+    pools = {
+        source.pool: source.pool_slots
+        for source in (sources if sources is not None else load_sources(_sources_file(env)))
+    }
+    pool_stamp = home / ".pools.json"
+    if not pool_stamp.exists() or json.loads(pool_stamp.read_text()) != pools:
+        pool_file = home / "pools-import.json"
+        pool_file.write_text(
+            json.dumps(
+                {
+                    name: {"slots": slots, "description": "concurrent calls to a source's export API"}
+                    for name, slots in pools.items()
+                }
+            )
+        )
+        subprocess.run(
+            [AIRFLOW_BIN, "pools", "import", str(pool_file)], env=env, cwd=PROJECT_ROOT, check=True, **output
+        )
+        pool_stamp.write_text(json.dumps(pools))
+
+
+def _sources_file(env: dict[str, str]) -> Path | None:
+    return Path(env["TTHC_SOURCES_FILE"]) if env.get("TTHC_SOURCES_FILE") else None
 
 
 # ---- progress of `airflow dags test` runs ---------------------------------------------------------
@@ -212,17 +228,22 @@ class Stage:
     conf: dict[str, str] | None = None
 
 
-def pipeline_stages(start: str, end: str, *, portal: bool = False) -> list[Stage]:
-    """The whole pipeline for [start, end), in dependency order; the reference DAG takes the lists
-    whole. ``portal``: then the national portal's published scores of every year, quarter and
-    month overlapping the window (connection ``tthc_portal``)."""
+def pipeline_stages(
+    start: str, end: str, *, portal: bool = False, sources: Iterable[Source] | None = None
+) -> list[Stage]:
+    """The whole pipeline for [start, end), in dependency order: each source's reference DAG (the
+    lists whole), dossiers and feedback, then the indicators over all of them. ``portal``: then
+    the national portal's published scores of every year, quarter and month overlapping the window
+    (connection ``tthc_portal``)."""
     window = {"start": start, "end": end}
-    stages = [
-        Stage("tthc_reference"),
-        Stage("tthc_dossiers", window),
-        Stage("tthc_feedback", window),
-        Stage("tthc_indicators", window),
-    ]
+    stages = []
+    for source in sources if sources is not None else load_sources():
+        stages += [
+            Stage(source.dag_id("reference")),
+            Stage(source.dag_id("dossiers"), window),
+            Stage(source.dag_id("feedback"), window),
+        ]
+    stages.append(Stage("tthc_indicators", window))
     if portal:
         stages.append(Stage("tthc_portal_scores", window))
     return stages
@@ -513,9 +534,10 @@ def run_pipeline(
     """The whole pipeline for [start, end), as real Airflow DAG runs, in dependency order; stops at
     the first stage that fails and returns it (None when every stage succeeded)."""
     progress = progress or ProgressLine()
+    sources = load_sources(_sources_file(env))
     with log_path.open("ab") as log:
-        prepare_airflow(env, log)
-    for stage in pipeline_stages(start, end, portal=portal):
+        prepare_airflow(env, log, sources)
+    for stage in pipeline_stages(start, end, portal=portal, sources=sources):
         result = run_stage(stage, env, log_path, progress, warehouse_dsn=warehouse_dsn)
         if not result.ok:
             return result
@@ -688,9 +710,8 @@ def run_command(
     progress = ProgressLine()
     started = time.monotonic()
     try:
-        with log_path.open("ab") as log, _source(env, local, log, progress) as source:
-            env["AIRFLOW_CONN_TTHC_SOURCE"] = source
-            portal = set_portal(env, source, progress)
+        with log_path.open("ab") as log, _sources(env, local, log, progress) as first:
+            portal = set_portal(env, first, progress)
             failed = run_pipeline(
                 start, end, env, log_path, progress=progress, warehouse_dsn=dsn, portal=portal
             )
@@ -827,9 +848,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AIRFLOW_HOME", env["AIRFLOW_HOME"])
 
     if args.command == "airflow":
-        with _source(env, local) as source:
-            env["AIRFLOW_CONN_TTHC_SOURCE"] = source
-            set_portal(env, source)
+        with _sources(env, local) as first:
+            set_portal(env, first)
             prepare_airflow(env)
             airflow(["standalone"], env)
         return 0
@@ -842,31 +862,59 @@ def _warehouse_fields():
     return get_connection(WAREHOUSE_CONN_ID)
 
 
+def connection_variable(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def simulator_arguments(source: Source) -> list[str]:
+    """How the dev stack starts the simulator of a source: the province its entry names (none for
+    the first source: the simulator's default, Lai Châu)."""
+    province = source.simulator or source.id
+    return [] if province == "lai_chau" else ["--province", province]
+
+
 @contextmanager
-def _source(
+def _sources(
     env: dict[str, str],
     local: dict[str, str],
     log: IO[bytes] | None = None,
     progress: ProgressLine | None = None,
 ):
-    if os.environ.get("AIRFLOW_CONN_TTHC_SOURCE"):
-        if progress:
-            progress.done(f"{'source':<16} AIRFLOW_CONN_TTHC_SOURCE")
-        yield os.environ["AIRFLOW_CONN_TTHC_SOURCE"]
-        return
-    started = time.monotonic()
-    if progress:
-        progress.update(f"{'simulator':<16} starting")
-    with simulator_process(
-        local["TTHC_SIM_CLIENT_ID"], local["TTHC_SIM_CLIENT_SECRET"], stderr=log
-    ) as source:
-        if progress:
-            address = json.loads(source)
-            progress.done(
-                f"{'simulator':<16} http://{address['host']}:{address['port']} · "
-                f"{format_elapsed(time.monotonic() - started)} · ok"
-            )
-        yield source
+    """Every configured source's connection in ``env``: the one given in the environment, else a
+    simulator started for it (stopped on the way out). Yields the first source's connection."""
+    with ExitStack() as stack:
+        first = None
+        sources = load_sources(_sources_file(env))
+        for source in sources:
+            variable = connection_variable(source.conn_id)
+            label = "simulator" if len(sources) == 1 else source.id
+            if os.environ.get(variable):
+                value = os.environ[variable]
+                if progress:
+                    progress.done(
+                        f"{'source':<16} {variable}" if len(sources) == 1 else f"{label:<16} {variable}"
+                    )
+            else:
+                started = time.monotonic()
+                if progress:
+                    progress.update(f"{label:<16} starting the simulator")
+                value = stack.enter_context(
+                    simulator_process(
+                        local["TTHC_SIM_CLIENT_ID"],
+                        local["TTHC_SIM_CLIENT_SECRET"],
+                        simulator_arguments(source),
+                        stderr=log,
+                    )
+                )
+                if progress:
+                    address = json.loads(value)
+                    progress.done(
+                        f"{label:<16} http://{address['host']}:{address['port']} · "
+                        f"{format_elapsed(time.monotonic() - started)} · ok"
+                    )
+            env[variable] = value
+            first = first or value
+        yield first
 
 
 PORTAL_PAGE_SIZE = 100  # the portal's largest page (docs/portal.md)
@@ -896,12 +944,11 @@ def set_portal(env: dict[str, str], source: str, progress: ProgressLine | None =
     """Sets ``env``'s AIRFLOW_CONN_TTHC_PORTAL (see ``portal_connection``) and says where it points
     on one progress line; returns whether the portal's scores are to be fetched."""
     given = os.environ.get("AIRFLOW_CONN_TTHC_PORTAL")
-    value = portal_connection(
-        source, source_given=bool(os.environ.get("AIRFLOW_CONN_TTHC_SOURCE")), portal_given=given
-    )
+    first_variable = connection_variable(load_sources(_sources_file(env))[0].conn_id)
+    value = portal_connection(source, source_given=bool(os.environ.get(first_variable)), portal_given=given)
     if value is None:
         env.pop("AIRFLOW_CONN_TTHC_PORTAL", None)
-        line = "skipped: AIRFLOW_CONN_TTHC_SOURCE is given and AIRFLOW_CONN_TTHC_PORTAL is not"
+        line = f"skipped: {first_variable} is given and AIRFLOW_CONN_TTHC_PORTAL is not"
     else:
         env["AIRFLOW_CONN_TTHC_PORTAL"] = value
         if given:

@@ -58,14 +58,13 @@ class PipelineRuns:
 def pipeline(stack: AirflowStack) -> PipelineRuns:
     """reference, then dossiers for DOSSIER_WINDOW (the indicators DAG unpaused first, so the loads'
     asset events trigger it): all through the REST API, all executed by the Celery worker."""
-    try:
-        from tthc.assets import SOURCE_POOL, SOURCE_POOL_SLOTS
-    except ImportError:  # before the pool was introduced
-        SOURCE_POOL, SOURCE_POOL_SLOTS = "tthc_source", 4
+    from tthc.sources import load_sources
+
     result = PipelineRuns()
     started = time.monotonic()
     result.dags = stack.wait_for_dags()
-    stack.ensure_pool(SOURCE_POOL, SOURCE_POOL_SLOTS, "concurrent calls to the provincial export API")
+    for source in load_sources():
+        stack.ensure_pool(source.pool, source.pool_slots, "concurrent calls to a source's export API")
 
     stack.unpause("tthc_reference")
     run_id = stack.trigger("tthc_reference")

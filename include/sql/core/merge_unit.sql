@@ -100,22 +100,57 @@ CROSS JOIN LATERAL unnest(d.successor_codes) AS successor
 WHERE d.row_valid_to IS NULL
 ON CONFLICT (predecessor_code, successor_code) DO NOTHING;
 
+-- More than one province (a merged province's systems, or a national warehouse): the nation
+-- (code VN) above them, so that every figure rolls up to it. No source sends it or owns it.
+INSERT INTO core.dim_unit (
+    source_id, unit_code, unit_name, unit_type, parent_code, valid_from, row_valid_from, batch_id
+)
+SELECT
+    'national',
+    'VN',
+    'Cả nước',
+    'QUOC_GIA',
+    NULL,
+    NULL,
+    now(),
+    %(batch_id)s
+WHERE (
+    SELECT count(*) FROM core.dim_unit
+    WHERE row_valid_to IS NULL AND unit_type = 'TINH' AND parent_code IS NULL
+) > 1
+AND NOT EXISTS (
+    SELECT 1 FROM core.dim_unit
+    WHERE unit_code = 'VN' AND row_valid_to IS NULL
+);
+
 DELETE FROM core.unit_closure;
 INSERT INTO core.unit_closure (ancestor_code, descendant_code, depth)
-WITH RECURSIVE tree AS (
+WITH RECURSIVE unit_parent AS (
+    -- a province's parent is the nation when there is one (the sources send provinces as roots)
+    SELECT
+        u.unit_code,
+        CASE
+            WHEN u.parent_code IS NULL AND u.unit_type = 'TINH' AND nation.unit_code IS NOT NULL THEN 'VN'
+            ELSE u.parent_code
+        END AS parent_code
+    FROM core.dim_unit AS u
+    LEFT JOIN core.dim_unit AS nation ON nation.unit_code = 'VN' AND nation.row_valid_to IS NULL
+    WHERE u.row_valid_to IS NULL
+),
+
+tree AS (
     SELECT
         unit_code AS ancestor_code,
         unit_code AS descendant_code,
         0 AS depth
-    FROM core.dim_unit
-    WHERE row_valid_to IS NULL
+    FROM unit_parent
     UNION ALL
     SELECT
         parent.parent_code,
         tree.descendant_code,
         tree.depth + 1
     FROM tree
-    INNER JOIN core.dim_unit AS parent ON tree.ancestor_code = parent.unit_code AND parent.row_valid_to IS NULL
+    INNER JOIN unit_parent AS parent ON tree.ancestor_code = parent.unit_code
     WHERE parent.parent_code IS NOT NULL AND tree.depth < 10
 )
 

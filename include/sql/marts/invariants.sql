@@ -157,9 +157,15 @@ SELECT
         ', current ', current_value.numerator, ' / ', current_value.denominator
     )
 FROM additive AS recorded
+-- the roots: units with no ancestor (the nation when there is one, else the province)
 INNER JOIN
     core.dim_unit AS root
-    ON recorded.unit_code = root.unit_code AND root.row_valid_to IS NULL AND root.parent_code IS NULL
+    ON
+        recorded.unit_code = root.unit_code AND root.row_valid_to IS NULL AND root.parent_code IS NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM core.unit_closure AS above
+            WHERE above.descendant_code = root.unit_code AND above.depth > 0
+        )
 INNER JOIN additive AS current_value
     ON recorded.period_type = current_value.period_type AND recorded.period_start = current_value.period_start
         AND recorded.unit_code = current_value.unit_code AND recorded.indicator_code = current_value.indicator_code

@@ -79,3 +79,6 @@ BEGIN
     RAISE EXCEPTION '%', message USING ERRCODE = 'data_exception';
 END
 $$;
+
+-- The nation above the provinces, when more than one is loaded (core/merge_unit.sql).
+INSERT INTO mart.unit_type_label (unit_type, label_vi, plural_vi) VALUES ('QUOC_GIA', 'Cả nước', 'cả nước');
