@@ -24,7 +24,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VOLUME = 3_000  # dossiers a year per province: small, every code path still taken
 H1_2024 = {"start": "2024-01-01", "end": "2024-07-01"}
-ADDITIVE = ("RECEIVED", "FINISHED", "ON_TIME_FINISHED", "ONLINE_SHARE", "RESULT_DIGITIZED", "ONLINE_PAYMENT", "ON_TIME_766")
+ADDITIVE = (
+    "RECEIVED",
+    "FINISHED",
+    "ON_TIME_FINISHED",
+    "ONLINE_SHARE",
+    "RESULT_DIGITIZED",
+    "ONLINE_PAYMENT",
+    "ON_TIME_766",
+)
 
 
 def sources_yaml(entries: list[dict]) -> str:

@@ -1,6 +1,7 @@
 -- Quarantined records of source %(source_id)s that only wait for reference data (every open rule
 -- of the record is one of %(rules)s) and whose unit and procedure codes are all known now (the
--- procedure in the source's own catalogue); the newest copy of each (batch, ordinal). Used by tthc.quality.retry after every reference load.
+-- procedure in the source's own catalogue); the newest copy of each (batch, ordinal). Used by
+-- tthc.quality.retry after every reference load.
 WITH waiting AS (
     SELECT
         q.batch_id,
