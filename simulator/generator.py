@@ -634,7 +634,7 @@ def _draw(
     # Receptions until now, or until the system stopped receiving (the merger's old systems).
     until = config.now
     last_day = config.now.date()
-    if spec.reception_end is not None and datetime.combine(spec.reception_end, datetime.min.time()) < until:
+    if spec.reception_end is not None and datetime.combine(spec.reception_end, datetime.min.time()) <= until:
         until = datetime.combine(spec.reception_end, datetime.min.time())
         last_day = spec.last_reception_day
     days = [d.day for d in calendar.days(config.start, last_day) if d.is_working_day]

@@ -482,3 +482,14 @@ def test_unit_defects_use_the_provinces_own_prefix():
     assert unknown and all(unicodedata.normalize("NFC", c).startswith("H90.") for c in unknown)
     planted = Counter(v["kind"] for v in province.truth.defects.values())
     assert set(planted) == {k.name for k in defects.KINDS if k.rule == "unit_known"}
+
+
+def test_an_old_system_whose_now_is_its_last_reception_day_ends_there():
+    """now = the first day without reception (a system retired on its last day of service)."""
+    province = build_province(
+        SimulationConfig(
+            province="bac_ha", start=date(2025, 6, 1), now=datetime(2025, 7, 1), dossiers_per_year=2_000
+        )
+    )
+    received = [r["NgayTiepNhan"] for r in province.iter_dossiers() if r.get("NgayTiepNhan")]
+    assert received and max(received) < "20250701"

@@ -216,7 +216,7 @@ def test_the_nation_sums_the_provinces_and_provinces_rank_among_provinces(two_so
 @pytest.fixture(scope="module")
 def merger():
     # the old systems retire on their last day of service: no event from 2025-07-01 on
-    old = {"start": date(2025, 1, 1), "now": datetime(2025, 6, 30, 23), "dossiers_per_year": VOLUME}
+    old = {"start": date(2025, 1, 1), "now": datetime(2025, 7, 1), "dossiers_per_year": VOLUME}
     return {
         "bac_ha": build_province(SimulationConfig(province="bac_ha", **old)),
         "nam_ha": build_province(SimulationConfig(province="nam_ha", **old)),
