@@ -12,10 +12,12 @@ from tthc import dag_policy
 DOC = """
 ### Freshness (hourly)
 
-**check_freshness**: counts the office hours of working days (`core.dim_date`, office hours and threshold in
-`include/reference/quality_thresholds.json` → `freshness`) since the newest dossier in
-`core.fact_dossier`; above the threshold, one alert per silence (e-mail `smtp_default`, webhook
-`tthc_alert_webhook`), remembered in `quality.freshness_alert`.
+**check_freshness**: for each configured source in service (`include/reference/sources.yaml`; a
+retired one is not checked), counts the office hours of working days (`core.dim_date`, office hours
+and threshold in `include/reference/quality_thresholds.json` → `freshness`) since that source's
+newest dossier in `core.fact_dossier`; above the threshold, one alert per silence of a source
+(e-mail `smtp_default`, webhook `tthc_alert_webhook`), naming the source and its dossiers DAG,
+remembered in `quality.freshness_alert`. The task returns each source's result by its id.
 
 **check_mart_freshness**: the loaded batches of dossiers and PAKN that no indicator refresh has
 covered yet (`quality.unrefreshed_batch`). When the oldest has waited longer than

@@ -189,12 +189,20 @@ def reconcile_with_source(
     return {"first_day": str(first_day), "end_day": str(end_day), "unit_days": result.unit_days}
 
 
-def check_freshness(now: str | None = None) -> dict:
-    """Alert (once per silence) when no new dossier has arrived for too long in office hours;
-    ``now`` (ISO, local time) checks as of another moment."""
+def check_freshness(now: str | None = None) -> dict[str, dict]:
+    """For every source in service at the moment checked: alert (once per silence) when no new
+    dossier has arrived from it for too long in office hours; ``now`` (ISO, local time) checks as
+    of another moment. The result of each source, by its id (a retired source is not checked)."""
     from tthc.quality import freshness
+    from tthc.settings import LOCAL_TZ
 
-    return freshness.check_freshness(warehouse.warehouse_conninfo(), freshness.checked_at(now))
+    moment = freshness.checked_at(now) or datetime.now(LOCAL_TZ)
+    dsn = warehouse.warehouse_conninfo()
+    return {
+        source.id: freshness.check_freshness(dsn, moment, source)
+        for source in load_sources()
+        if source.clip(moment - timedelta(seconds=1), moment) is not None
+    }
 
 
 def check_mart_freshness(now: str | None = None) -> dict:

@@ -129,7 +129,7 @@ def on_empty_warehouse(empty_warehouse, monkeypatch, tmp_path) -> Path:
 
 @pytest.mark.integration
 def test_the_quality_tasks_read_the_configured_warehouse(on_empty_warehouse):
-    assert tasks.check_freshness(None) == {"fresh": None, "reason": "no dossier in core yet"}
+    assert tasks.check_freshness(None) == {"lai_chau": {"fresh": None, "reason": "no dossier in core yet"}}
     assert tasks.check_mart_freshness("2024-07-01T09:00:00") == {
         "fresh": True,
         "waiting_batches": 0,

@@ -1,10 +1,11 @@
 """Freshness: alert when no new dossier has arrived for too long during working hours, and when
 the indicators have fallen behind what was loaded.
 
-Silence is counted in office hours (``freshness.office_hours`` of the thresholds) of working days
-(``core.dim_date``), from the newest ``core.fact_dossier.received_at`` to now. Above
-``max_silent_working_hours`` one alert goes out per silence (remembered in
-``quality.freshness_alert`` by the last arrival it is about), not one per hourly check.
+Silence is counted per source system, in office hours (``freshness.office_hours`` of the
+thresholds) of working days (``core.dim_date``), from the source's newest
+``core.fact_dossier.received_at`` to now. Above ``max_silent_working_hours`` one alert goes out per
+silence of a source (remembered in ``quality.freshness_alert`` by the source and the last arrival
+it is about), not one per hourly check.
 
 The mart's lag is the time the oldest loaded batch has waited for an indicator refresh
 (``quality.unrefreshed_batch``); above ``mart_freshness.max_lag_minutes``, one alert per oldest
@@ -19,7 +20,8 @@ from datetime import date, datetime, time, timedelta
 import psycopg
 
 from tthc.quality.alerts import send_alert
-from tthc.settings import LOCAL_TZ, quality_thresholds
+from tthc.settings import FIRST_SOURCE_ID, LOCAL_TZ, quality_thresholds
+from tthc.sources import Source, get_source
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,17 @@ def working_hours_between(
     return total
 
 
-def check_freshness(dsn: str, now: datetime | None = None) -> dict:
+def check_freshness(dsn: str, now: datetime | None = None, source: Source | None = None) -> dict:
+    """How long one source (the first, if none is named) has sent no new dossier, alerting once per
+    silence above the threshold."""
     config = quality_thresholds()["freshness"]
     now = now or datetime.now(LOCAL_TZ)
+    source = source or get_source(FIRST_SOURCE_ID)
     office = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in config["office_hours"]]
     with psycopg.connect(dsn) as conn:
         last = conn.execute(
-            "SELECT max(received_at) FROM core.fact_dossier WHERE received_at <= %s", (now,)
+            "SELECT max(received_at) FROM core.fact_dossier WHERE source_id = %s AND received_at <= %s",
+            (source.id, now),
         ).fetchone()[0]
         if last is None:
             return {"fresh": None, "reason": "no dossier in core yet"}
@@ -73,14 +79,17 @@ def check_freshness(dsn: str, now: datetime | None = None) -> dict:
             config.get("entity", "dossier"),
             last,
             silent,
-            f"[tthc] no new dossier for {silent:.1f} working hours",
+            f"[tthc] no new dossier from {source.id} for {silent:.1f} working hours",
             [
-                f"Freshness: the newest dossier in core.fact_dossier was received at {last.astimezone(LOCAL_TZ)}",
+                f"Freshness: the newest dossier of source {source.id} ({source.name}) in core.fact_dossier "
+                f"was received at {last.astimezone(LOCAL_TZ)}",
                 f"Silence: {silent:.1f} office hours of working days (threshold "
                 f"{config['max_silent_working_hours']} h), checked at {now.astimezone(LOCAL_TZ)}",
-                "Where to look: the tthc_dossiers runs (extract task logs) and raw.batch "
-                "(SELECT * FROM raw.batch WHERE entity = 'dossier' ORDER BY batch_id DESC LIMIT 10)",
+                f"Where to look: the {source.dag_id('dossiers')} runs (extract task logs) and raw.batch "
+                f"(SELECT * FROM raw.batch WHERE source_id = '{source.id}' AND entity = 'dossier' "
+                "ORDER BY batch_id DESC LIMIT 10)",
             ],
+            source_id=source.id,
         )
         return result
 
@@ -136,7 +145,13 @@ def check_mart_freshness(dsn: str, now: datetime | None = None) -> dict:
 
 
 def _alert_once(
-    conn: psycopg.Connection, entity: str, since: datetime, hours: float, subject: str, lines: list[str]
+    conn: psycopg.Connection,
+    entity: str,
+    since: datetime,
+    hours: float,
+    subject: str,
+    lines: list[str],
+    source_id: str = FIRST_SOURCE_ID,
 ) -> bool:
     """Send the alert unless one about the same moment (``since``) went out already; True if sent.
 
@@ -144,9 +159,9 @@ def _alert_once(
     and a send that fails leaves the task to fail and alert through its failure notifier.
     """
     inserted = conn.execute(
-        """INSERT INTO quality.freshness_alert (entity, last_arrival_at, silent_hours) VALUES (%s, %s, %s)
-           ON CONFLICT DO NOTHING""",
-        (entity, since, hours),
+        """INSERT INTO quality.freshness_alert (source_id, entity, last_arrival_at, silent_hours)
+           VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+        (source_id, entity, since, hours),
     ).rowcount
     conn.commit()
     if inserted:

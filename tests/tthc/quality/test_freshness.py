@@ -101,3 +101,34 @@ def test_batches_left_out_of_every_refresh_alert_once_past_the_lag_and_clear_aft
     assert "indicators behind core" in mails[0]["Subject"]
     for text in (mails[0].get_body(preferencelist=("plain",)).get_content(), calls[0]["body"]["text"]):
         assert f"batch {batch_id} (dossier)" in text and "tthc_indicators" in text
+
+
+def test_each_source_is_judged_on_its_own_arrivals(loaded, alerting, tmp_path, monkeypatch):
+    """A second system that went quiet alerts, named, while the first one sends in time."""
+    from tthc.sources import get_source
+
+    dsn, _ = loaded
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - {id: lai_chau, conn_id: tthc_source, name: Lai Châu, dag_id_suffix: ''}\n"
+        "  - {id: son_la_gia, conn_id: tthc_source_son_la_gia, name: Sơn Lâm}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TTHC_SOURCES_FILE", str(sources))
+    last = fetch(dsn, "SELECT max(received_at) FROM core.fact_dossier")[0][0]
+    # The second system's dossiers: the 50 oldest of the batch, moved to it (its last a week before).
+    with warehouse.connect(dsn=dsn) as conn:
+        conn.execute(
+            """UPDATE core.fact_dossier SET source_id = 'son_la_gia'
+               WHERE dossier_id IN (SELECT dossier_id FROM core.fact_dossier ORDER BY received_at LIMIT 50)"""
+        )
+        conn.commit()
+    moment = last + timedelta(minutes=30)
+    first = check_freshness(dsn, moment, get_source("lai_chau"))
+    second = check_freshness(dsn, moment, get_source("son_la_gia"))
+    assert first["fresh"] and not first["alerted"]
+    assert not second["fresh"] and second["alerted"]
+    mails, calls = alerts_received(*alerting, expected=1)
+    assert len(mails) == 1 and "son_la_gia" in mails[0]["Subject"]
+    assert "tthc_dossiers_son_la_gia" in calls[0]["body"]["text"]
+    assert fetch(dsn, "SELECT source_id FROM quality.freshness_alert") == [("son_la_gia",)]
