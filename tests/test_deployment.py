@@ -29,15 +29,19 @@ ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 WAREHOUSE_INIT = ROOT / "docker" / "warehouse-init"
+SOURCES_ENV = ROOT / "docker" / "sources.env"
+SOURCES_ENV_EXAMPLE = ROOT / "docker" / "sources.env.example"
 
 AIRFLOW_SERVICES = {
     "airflow-apiserver": "api-server",
     "airflow-scheduler": "scheduler",
     "airflow-dag-processor": "dag-processor",
     "airflow-triggerer": "triggerer",
-    "airflow-worker": "celery worker",
+    "airflow-worker": "celery worker --queues ${TTHC_WORKER_QUEUES:-default}",
+    "airflow-worker-north": "celery worker --queues ${TTHC_NORTH_WORKER_QUEUES:-north}",
     "airflow-init": None,
 }
+WORKERS = ("airflow-worker", "airflow-worker-north")
 PROJECT_MOUNTS = ("dags", "plugins", "include", "expectations", "logs", "config")
 SECRET_KEY = re.compile(r"(PASSWORD|PASS|SECRET|_KEY|TOKEN)$", re.IGNORECASE)
 REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:]?[-?+][^}]*)?\}$")
@@ -281,6 +285,88 @@ def test_admin_is_created_from_env_and_its_password_stays_off_the_host(services)
         assert not source.startswith("."), "the passwords file must live on a named volume"
 
 
+# --- workers: scalable, their Celery queues configuration ------------------------------------
+
+
+def test_workers_scale(services):
+    """`docker compose up --scale airflow-worker=N`: nothing on a worker may be one per host (a
+    container name, a published port, a fixed hostname); each replica's hostname is its container's,
+    which the healthcheck pings as its Celery node name."""
+    for name in WORKERS:
+        worker = services[name]
+        for fixed in ("container_name", "hostname", "ports"):
+            assert fixed not in worker, (name, fixed)
+        assert "celery@$${HOSTNAME}" in " ".join(command_words(worker["healthcheck"], "test")), name
+        assert "--celery-hostname" not in command_words(worker, "command"), name
+    assert "replicas" not in (services["airflow-worker"].get("deploy") or {}), "scale from the command line"
+
+
+def test_worker_queues_come_from_configuration(compose, env_example):
+    def queues(env: dict[str, str], name: str = "airflow-worker") -> str:
+        words = command_words(walk_strings(compose, env)["services"][name], "command")
+        assert words[:2] == ["celery", "worker"], words
+        return words[words.index("--queues") + 1]
+
+    assert queues(env_example) == env_example["TTHC_WORKER_QUEUES"] == "default"
+    assert queues({**env_example, "TTHC_WORKER_QUEUES": ""}) == "default"
+    assert queues({**env_example, "TTHC_WORKER_QUEUES": "default,north"}) == "default,north"
+    assert queues(env_example, "airflow-worker-north") == "north"
+    assert queues({**env_example, "TTHC_NORTH_WORKER_QUEUES": "north,son_la"}, "airflow-worker-north") == (
+        "north,son_la"
+    )
+
+
+def test_the_regional_worker_is_an_opt_in_copy_of_the_worker(services):
+    worker, north = services["airflow-worker"], services["airflow-worker-north"]
+    assert north["profiles"] == ["north"]
+    assert not worker.get("profiles"), "the default worker always runs"
+    for key in ("image", "environment", "volumes", "healthcheck", "depends_on", "env_file", "user"):
+        assert north[key] == worker[key], key
+
+
+def test_every_configured_source_queue_has_a_worker(resolved):
+    """The queues of include/reference/sources.yaml are served by some worker with the example's
+    settings, and "default" (the loads, every task without a queue of its own) by the worker that
+    always runs."""
+    from tthc.sources import DEFAULT_SOURCES_FILE, load_sources
+
+    def served(name: str) -> set[str]:
+        words = command_words(resolved["services"][name], "command")
+        return set(words[words.index("--queues") + 1].split(","))
+
+    assert "default" in served("airflow-worker")
+    every = set().union(*map(served, WORKERS))
+    for source in load_sources(DEFAULT_SOURCES_FILE):
+        assert source.queue in every, (source.id, source.queue)
+
+
+def test_sources_file_and_further_connections_reach_every_airflow_service(compose, services):
+    common = environment(compose["x-airflow-common"])
+    assert common["TTHC_SOURCES_FILE"] == "${TTHC_SOURCES_FILE:-}", "empty: the project's sources.yaml"
+    for name in AIRFLOW_SERVICES:
+        assert environment(services[name])["TTHC_SOURCES_FILE"] == common["TTHC_SOURCES_FILE"], name
+        assert services[name]["env_file"] == [{"path": "./docker/sources.env", "required": False}], name
+        # a sources file of one's own goes into a mounted folder (config/ is git-ignored)
+        assert mounts(services[name])["/opt/airflow/config"] == "./config", name
+    for name, service in services.items():
+        if name not in AIRFLOW_SERVICES:
+            assert "env_file" not in service, f"{name} gets no source credentials"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(SOURCES_ENV)], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, "docker/sources.env must be git-ignored"
+    assert "docker/" in DOCKERIGNORE.read_text(encoding="utf-8").split(), "and kept out of the image"
+    examples = [
+        line.lstrip("# ").partition("=")
+        for line in SOURCES_ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if re.match(r"#?\s*AIRFLOW_CONN_", line)
+    ]
+    assert examples, "docker/sources.env.example shows a connection"
+    for key, _, value in examples:
+        assert re.fullmatch(r"AIRFLOW_CONN_[A-Z0-9_]+", key), key
+        connection = json.loads(value.strip("'"))
+        assert connection["conn_type"] == "http"
+        assert connection["password"].startswith("change-me"), "placeholders only"
+
+
 # --- dependencies -----------------------------------------------------------------------------
 
 
@@ -415,8 +501,8 @@ def test_simulator_service(compose, services):
 
 def test_bi_is_behind_a_profile_and_reads_as_bi_reader(services):
     profiled = {name for name, service in services.items() if service.get("profiles")}
-    assert profiled == {"metabase", "metabase-setup"}
-    for name in profiled:
+    assert profiled == {"metabase", "metabase-setup", "airflow-worker-north"}
+    for name in profiled - {"airflow-worker-north"}:
         assert services[name]["profiles"] == ["bi"], name
     setup = environment(services["metabase-setup"])
     assert setup["MB_WAREHOUSE_USER"] == "bi_reader"
