@@ -54,9 +54,15 @@ def publish(
     with timer.step("merge"):
         validation_ids = [store_validation(conn, batch.batch_id, v) for v in gate.validations]
         loaded = count_loadable(conn, batch.batch_id, entity.main_staging_table)
-        changed = warehouse.run_sql(
-            conn, f"core/merge_{entity.name}.sql", {"batch_id": batch.batch_id, "source_id": batch.source_id}
-        )
+        try:
+            changed = warehouse.run_sql(
+                conn,
+                f"core/merge_{entity.name}.sql",
+                {"batch_id": batch.batch_id, "source_id": batch.source_id},
+            )
+        except psycopg.errors.DataException as error:  # core.raise_error: the merge's own refusal
+            conn.rollback()
+            raise merge_refused(batch, str(error.diag.message_primary or error)) from None
         resolve_loaded_later(conn, batch, entity.main_staging_table)
         audit = LoadAudit(
             batch.batch_id,
@@ -160,6 +166,23 @@ def resolve_loaded_later(conn: psycopg.Connection, batch: BatchInfo, staging_tab
     ).format(staged=psycopg.sql.Identifier(*staging_table.split(".")))
     conn.execute(
         statement, {"batch_id": batch.batch_id, "entity": batch.entity, "source_id": batch.source_id}
+    )
+
+
+def merge_refused(batch: BatchInfo, reason: str) -> alerts.MergeRefusedError:
+    log.error(
+        "batch %d (%s of %s) refused by the merge: %s", batch.batch_id, batch.entity, batch.source_id, reason
+    )
+    return alerts.MergeRefusedError(
+        f"[tthc] {batch.entity} batch {batch.batch_id} of source {batch.source_id} refused: it contradicts core",
+        [
+            reason,
+            "Nothing of the batch reached core (its transaction was rolled back); its records stay in raw.",
+            "Settle it with the systems' operators (which description of the unit is right), have the "
+            "wrong one corrected, then run the source's reference DAG again.",
+            f"  SQL: SELECT * FROM core.dim_unit WHERE row_valid_to IS NULL AND source_id <> '{batch.source_id}' "
+            "ORDER BY unit_code;",
+        ],
     )
 
 

@@ -62,6 +62,11 @@ class CoreInvariantError(AlertingError):
     """What a batch merged breaks an invariant of core (a bug in the merge, not a data defect)."""
 
 
+class MergeRefusedError(AlertingError):
+    """The merge refused the batch because it contradicts what core holds from another source (a
+    unit two systems describe differently): people must settle it, a retry would not."""
+
+
 class MartInvariantError(AlertingError):
     """The mart breaks an invariant after an indicator refresh."""
 

@@ -9,16 +9,24 @@ import psycopg
 from tthc import warehouse
 
 
-def land(dsn: str, entity: str, records: list[dict], *, window=None, endpoint: str | None = None) -> int:
-    """A raw batch of ``records``, as extraction would land it; returns its id."""
+def land(
+    dsn: str,
+    entity: str,
+    records: list[dict],
+    *,
+    window=None,
+    endpoint: str | None = None,
+    source_id: str = "lai_chau",
+) -> int:
+    """A raw batch of ``records`` of a source, as extraction would land it; returns its id."""
     from tthc.entities import ENTITIES
 
     spec = ENTITIES[entity]
     with warehouse.connect(dsn=dsn) as conn:
         batch_id = conn.execute(
-            """INSERT INTO raw.batch (entity, endpoint, window_start, window_end, record_count, checksum)
-               VALUES (%s, %s, %s, %s, %s, 'test') RETURNING batch_id""",
-            (entity, endpoint or spec.endpoint, *(window or (None, None)), len(records)),
+            """INSERT INTO raw.batch (source_id, entity, endpoint, window_start, window_end, record_count, checksum)
+               VALUES (%s, %s, %s, %s, %s, %s, 'test') RETURNING batch_id""",
+            (source_id, entity, endpoint or spec.endpoint, *(window or (None, None)), len(records)),
         ).fetchone()[0]
         warehouse.copy_rows(
             conn,

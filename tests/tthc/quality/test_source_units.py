@@ -1,0 +1,98 @@
+"""Units are national, their owner is the source whose list brought them: another source may list
+a unit only as its owner does, and a source's list closes only its own units. Lists from the
+simulator's merger (two old provinces, the merged one)."""
+
+from __future__ import annotations
+
+import copy
+
+import psycopg
+import pytest
+from quality_helpers import fetch, land
+
+from simulator.generator import SimulationConfig, build_province
+from tthc.load import load_batch
+from tthc.quality.alerts import MergeRefusedError
+
+pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def unit_lists():
+    return {
+        sid: build_province(SimulationConfig(province=sid, dossiers_per_year=500)).units
+        for sid in ("bac_ha", "ha_hop", "son_la_gia")
+    }
+
+
+def owners(dsn: str) -> dict[str, int]:
+    return dict(
+        fetch(dsn, "SELECT source_id, count(*) FROM core.dim_unit WHERE row_valid_to IS NULL GROUP BY 1")
+    )
+
+
+def test_a_merged_province_s_list_shares_its_predecessors_units_without_taking_them(
+    make_database, unit_lists
+):
+    dsn = make_database("source_units_shared")
+    load_batch(land(dsn, "unit", unit_lists["bac_ha"], source_id="bac_ha"), dsn=dsn)
+    load_batch(land(dsn, "unit", unit_lists["ha_hop"], source_id="ha_hop"), dsn=dsn)
+    shared = {u["MaDonVi"] for u in unit_lists["bac_ha"]}
+    # (three province units, two of them dissolved: the nation goes above them, owned by no source)
+    assert owners(dsn) == {
+        "bac_ha": len(shared),
+        "ha_hop": len(unit_lists["ha_hop"]) - len(shared),
+        "national": 1,
+    }
+    # the lineage crosses the sources: the old province's communes point at the merged one's
+    lineage = fetch(
+        dsn,
+        """SELECT count(*) FROM core.unit_lineage
+           WHERE predecessor_code LIKE 'H91.%%' AND successor_code LIKE 'H93.%%'""",
+    )[0][0]
+    assert lineage > 0
+    # the old system's next, unchanged list closes nothing of the new system's
+    load_batch(land(dsn, "unit", unit_lists["bac_ha"], source_id="bac_ha"), dsn=dsn)
+    assert owners(dsn)["ha_hop"] == len(unit_lists["ha_hop"]) - len(shared)
+
+
+def test_a_unit_two_sources_describe_differently_stops_the_load_naming_both(make_database, unit_lists):
+    dsn = make_database("source_units_conflict")
+    load_batch(land(dsn, "unit", unit_lists["bac_ha"], source_id="bac_ha"), dsn=dsn)
+    before = fetch(dsn, "SELECT unit_code, unit_name, source_id FROM core.dim_unit ORDER BY unit_version_id")
+    changed = copy.deepcopy(unit_lists["ha_hop"])
+    commune = next(u for u in changed if u["MaDonVi"].startswith("H91.") and u["LoaiDonVi"] == "XA")
+    old_name = commune["TenDonVi"]
+    commune["TenDonVi"] = old_name + " (tên khác)"
+    batch_id = land(dsn, "unit", changed, source_id="ha_hop")
+    with pytest.raises(MergeRefusedError) as refused:
+        load_batch(batch_id, dsn=dsn)
+    message = str(refused.value)
+    assert commune["MaDonVi"] in message and "bac_ha" in message and "ha_hop" in message
+    assert old_name in message and commune["TenDonVi"] in message
+    # nothing of the refused list reached core, and the batch is not marked loaded
+    assert (
+        fetch(dsn, "SELECT unit_code, unit_name, source_id FROM core.dim_unit ORDER BY unit_version_id")
+        == before
+    )
+    with psycopg.connect(dsn) as conn:
+        assert (
+            conn.execute("SELECT status FROM raw.batch WHERE batch_id = %s", (batch_id,)).fetchone()[0]
+            != "loaded"
+        )
+
+
+def test_two_independent_provinces_get_the_nation_above_them(make_database, unit_lists):
+    dsn = make_database("source_units_nation")
+    load_batch(land(dsn, "unit", unit_lists["son_la_gia"], source_id="son_la_gia"), dsn=dsn)
+    assert fetch(dsn, "SELECT count(*) FROM core.dim_unit WHERE unit_code = 'VN'")[0][0] == 0
+    load_batch(land(dsn, "unit", unit_lists["bac_ha"], source_id="bac_ha"), dsn=dsn)
+    assert fetch(dsn, "SELECT unit_type, source_id FROM core.dim_unit WHERE unit_code = 'VN'") == [
+        ("QUOC_GIA", "national")
+    ]
+    below = fetch(
+        dsn, "SELECT depth, descendant_code FROM core.unit_closure WHERE ancestor_code = 'VN' AND depth = 1"
+    )
+    assert sorted(code for _, code in below) == ["H90", "H91"]
+    everything = fetch(dsn, "SELECT count(*) FROM core.dim_unit WHERE row_valid_to IS NULL")[0][0]
+    assert fetch(dsn, "SELECT count(*) FROM core.unit_closure WHERE ancestor_code = 'VN'")[0][0] == everything
