@@ -908,3 +908,25 @@ def test_bi_reader_calls_the_watchlist_and_reads_the_views_not_core(mart):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SET ROLE bi_reader")
             conn.execute("SELECT * FROM core.dossier_state_at(now())")
+
+
+def test_a_retired_source_lists_nothing_after_its_last_day(mart):
+    """A legacy system's open dossiers went to the system that took over: from the day after its
+    active_to (core.source), the watchlist leaves them out; before it, they are listed as ever."""
+    with psycopg.connect(mart) as conn:
+        conn.execute(
+            """INSERT INTO core.source (source_id, source_name, conn_id, active_to)
+               VALUES ('lai_chau', 'Lai Châu (cũ)', 'tthc_source', '2024-06-18')
+               ON CONFLICT (source_id) DO UPDATE SET active_to = EXCLUDED.active_to"""
+        )
+
+        def codes(at: str) -> set[str]:
+            return {
+                row[0] for row in conn.execute("SELECT ma_ho_so FROM mart.watchlist_at(%s)", (local(at),))
+            }
+
+        assert codes(W) == set()
+        assert codes("2024-06-18 23:59") == set(watchlist(mart, "2024-06-18 23:59"))
+        assert codes("2024-04-11 08:00") == {"c5", "c3"}
+        conn.rollback()
+    assert watchlist(mart, W)  # the retirement was rolled back: listed again

@@ -140,8 +140,9 @@ $$;
 -- Others, and dossiers without NgayHenTra that are not late, are not listed. hours_left is
 -- due_eff - clock: the time left when the clock runs again, negative when overdue by date (a
 -- dossier late by a second request may have time left and is overdue all the same). The applicant
--- appears only as its pseudonymized token. Runs as its owner, so BI roles can call it without
--- reading core.
+-- appears only as its pseudonymized token. A source retired before the instant (core.source's
+-- active_to) lists nothing: its open dossiers went to the system that took over. Runs as its
+-- owner, so BI roles can call it without reading core.
 CREATE FUNCTION mart.watchlist_at(at timestamptz)
 RETURNS TABLE (
     ma_ho_so text,
@@ -180,7 +181,10 @@ AS $$
         END AS category
     ) AS c
     LEFT JOIN core.dim_unit AS u ON u.unit_code = s.unit_code AND u.row_valid_to IS NULL
+    -- a retired system's dossiers leave the list after its last day of service (handed over)
+    LEFT JOIN core.source AS src ON src.source_id = s.source_id
     WHERE c.category IS NOT NULL
+        AND (src.active_to IS NULL OR $1 < ((src.active_to + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'))
 $$;
 
 -- Dossiers of D finished late in the 30 days before an instant without an apology slip
