@@ -154,6 +154,31 @@ def test_pipeline_stages_fetch_the_portal_s_scores_last_over_the_window():
     assert stages[4] == devstack.Stage("tthc_portal_scores", window)
 
 
+def test_every_configured_source_runs_before_the_indicators(tmp_path, monkeypatch):
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - {id: lai_chau, conn_id: tthc_source, name: L, dag_id_suffix: ''}\n"
+        "  - {id: ha_hop, conn_id: tthc_source_ha_hop, name: H, active_from: 2025-07-01}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TTHC_SOURCES_FILE", str(sources))
+    window = {"start": "2025-01-01", "end": "2026-01-01"}
+    assert [s.dag_id for s in devstack.pipeline_stages(**window)] == [
+        "tthc_reference",
+        "tthc_dossiers",
+        "tthc_feedback",
+        "tthc_reference_ha_hop",
+        "tthc_dossiers_ha_hop",
+        "tthc_feedback_ha_hop",
+        "tthc_indicators",
+    ]
+    first, second = devstack.load_sources()
+    # the simulator of each: its province (Lai Châu is the simulator's default)
+    assert devstack.simulator_arguments(first) == []
+    assert devstack.simulator_arguments(second) == ["--province", "ha_hop"]
+    assert devstack.connection_variable(second.conn_id) == "AIRFLOW_CONN_TTHC_SOURCE_HA_HOP"
+
+
 def test_the_simulator_s_portal_is_used_unless_a_portal_is_given(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_TTHC_SOURCE", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_TTHC_PORTAL", raising=False)
