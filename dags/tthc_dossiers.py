@@ -4,11 +4,16 @@ core. One DAG per configured source (include/reference/sources.yaml)."""
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS
-from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, windowed_extract_and_load
+from tthc.dag_parts import (
+    configured_sources,
+    source_dag_dates,
+    source_doc,
+    source_schedule,
+    windowed_extract_and_load,
+)
 
 DOC = """
 ### Dossiers (hồ sơ TTHC) of one source, hourly
@@ -78,7 +83,7 @@ Records set aside by the record rules are not failures (the rest of the batch lo
 def dossiers_dag(source):
     @dag(
         dag_id=source.dag_id("dossiers"),
-        schedule=CronDataIntervalTimetable(source.schedule("dossiers"), timezone=dag_policy.LOCAL_TZ_NAME),
+        schedule=source_schedule(source, "dossiers", data_interval=True),
         **source_dag_dates(source),
         catchup=False,
         max_active_runs=4,

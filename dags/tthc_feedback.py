@@ -4,11 +4,16 @@ hourly. One DAG per configured source (include/reference/sources.yaml)."""
 from __future__ import annotations
 
 from airflow.sdk import Param, dag
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from tthc import dag_policy
 from tthc.assets import CORE_FEEDBACK
-from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, windowed_extract_and_load
+from tthc.dag_parts import (
+    configured_sources,
+    source_dag_dates,
+    source_doc,
+    source_schedule,
+    windowed_extract_and_load,
+)
 
 DOC = """
 ### Citizen feedback (phản ánh, kiến nghị), hourly
@@ -43,7 +48,7 @@ safe: nothing already loaded is written twice.
 def feedback_dag(source):
     @dag(
         dag_id=source.dag_id("feedback"),
-        schedule=CronDataIntervalTimetable(source.schedule("feedback"), timezone=dag_policy.LOCAL_TZ_NAME),
+        schedule=source_schedule(source, "feedback", data_interval=True),
         **source_dag_dates(source),
         catchup=False,
         max_active_runs=2,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, get_current_context, task
 
 from tthc import dag_policy
-from tthc.dag_parts import configured_sources, source_dag_dates, source_doc
+from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, source_schedule
 
 DOC = """
 ### Reconciliation with the source's counts, daily
@@ -35,7 +35,7 @@ per unit-day to `quality.reconciliation`.
 def reconciliation_dag(source):
     @dag(
         dag_id=source.dag_id("reconciliation"),
-        schedule=source.schedule("reconciliation"),
+        schedule=source_schedule(source, "reconciliation"),
         **source_dag_dates(source),
         catchup=False,
         max_active_runs=1,

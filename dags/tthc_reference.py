@@ -9,7 +9,7 @@ from airflow.sdk import dag, get_current_context, task
 
 from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS, CORE_REFERENCE
-from tthc.dag_parts import configured_sources, source_dag_dates, source_doc
+from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, source_schedule
 
 DOC = """
 ### Reference data (units, procedures, calendar)
@@ -56,7 +56,7 @@ that changes nothing writes nothing) or clear the failed task.
 def reference_dag(source):
     @dag(
         dag_id=source.dag_id("reference"),
-        schedule=source.schedule("reference"),
+        schedule=source_schedule(source, "reference"),
         **source_dag_dates(source),
         catchup=False,
         max_active_runs=1,

@@ -8,10 +8,11 @@ DAG files, it only hands Airflow's context to ``tthc.tasks`` and its results bac
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from airflow.sdk import Asset, get_current_context, task, task_group
 
+from tthc.settings import LOCAL_TZ, LOCAL_TZ_NAME
 from tthc.sources import Source, load_sources
 
 # The start_date of a source's DAGs when its entry names no active_from.
@@ -24,9 +25,28 @@ def configured_sources() -> tuple[Source, ...]:
 
 
 def source_dag_dates(source: Source) -> dict:
-    """``start_date`` and ``end_date`` of a source's DAGs: a retired source (``active_to``) gets
-    no scheduled run after its last day of service, and keeps its runs and history."""
-    return {"start_date": source.start or DEFAULT_START, "end_date": source.end}
+    """``start_date`` of a source's DAGs: its first day of service, if it names one.
+
+    No ``end_date`` for a retired source: Airflow creates no task instance after a DAG's end date,
+    so a manual run replaying a retired system's history would run nothing. Its schedule stops
+    instead (``source_schedule``), and windows are cut to its days of service.
+    """
+    return {"start_date": source.start or DEFAULT_START}
+
+
+def source_schedule(source: Source, kind: str, *, data_interval: bool = False, today: date | None = None):
+    """A source DAG's schedule: the source's cron for ``kind`` while it is in service (as a data
+    interval timetable for the windowed DAGs), none once its last day of service has passed, so a
+    retired system gets no more scheduled runs but can still be run by hand over its history."""
+    today = today or datetime.now(LOCAL_TZ).date()
+    if source.active_to is not None and today > source.active_to:
+        return None
+    cron = source.schedule(kind)
+    if data_interval:
+        from airflow.timetables.interval import CronDataIntervalTimetable
+
+        return CronDataIntervalTimetable(cron, timezone=LOCAL_TZ_NAME)
+    return cron
 
 
 def windowed_extract_and_load(entity: str, label: str, asset: Asset, source: Source):

@@ -3,13 +3,12 @@ a connection), with its own DAG ids, pool, Celery queue, schedules and days of s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from tthc import PROJECT_ROOT
-from tthc.settings import LOCAL_TZ
 
 SOURCE_DAG_KINDS = ("reference", "dossiers", "feedback", "reconciliation")
 
@@ -25,6 +24,9 @@ sources:
     active_to: 2025-06-30
     queue: north
     pool_slots: 2
+  - id: son_la_gia
+    conn_id: tthc_source_son_la_gia
+    name: Hệ thống TTHC tỉnh Sơn Lâm
     schedules: {dossiers: "15 * * * *"}
 """
 
@@ -61,14 +63,29 @@ def test_a_source_extracts_through_its_connection_pool_and_queue(two_source_bag)
     assert "`tthc_source_bac_ha`" in dag.doc_md
 
 
-def test_a_retired_source_gets_no_run_after_its_last_day(two_source_bag):
-    dag = two_source_bag.dags["tthc_dossiers_bac_ha"]
-    assert dag.end_date == datetime(2025, 7, 1, tzinfo=LOCAL_TZ)
-    assert two_source_bag.dags["tthc_dossiers"].end_date is None
+def test_a_retired_source_gets_no_scheduled_run_but_can_be_run_by_hand(two_source_bag):
+    dag = two_source_bag.dags["tthc_dossiers_bac_ha"]  # active_to 2025-06-30, today is later
+    assert type(dag.timetable).__name__ == "NullTimetable"
+    # no end date: a manual run over its history still gets its task instances
+    assert dag.end_date is None and all(task.end_date is None for task in dag.tasks)
+    assert two_source_bag.dags["tthc_dossiers"].timetable.summary == "0 * * * *"
+
+
+def test_a_source_keeps_its_schedule_through_its_last_day():
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    from tthc.dag_parts import source_schedule
+    from tthc.sources import Source
+
+    source = Source("bac_ha", "tthc_source_bac_ha", "B", active_to=date(2025, 6, 30))
+    last_day = source_schedule(source, "dossiers", data_interval=True, today=date(2025, 6, 30))
+    assert isinstance(last_day, CronDataIntervalTimetable)
+    assert source_schedule(source, "reference", today=date(2025, 6, 30)) == "@daily"
+    assert source_schedule(source, "reference", today=date(2025, 7, 1)) is None
 
 
 def test_a_source_schedule_is_its_own(two_source_bag):
-    assert two_source_bag.dags["tthc_dossiers_bac_ha"].timetable.summary == "15 * * * *"
+    assert two_source_bag.dags["tthc_dossiers_son_la_gia"].timetable.summary == "15 * * * *"
     assert two_source_bag.dags["tthc_dossiers"].timetable.summary == "0 * * * *"
 
 
