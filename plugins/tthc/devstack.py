@@ -942,13 +942,22 @@ def portal_connection(source: str, *, source_given: bool, portal_given: str | No
 
 def set_portal(env: dict[str, str], source: str, progress: ProgressLine | None = None) -> bool:
     """Sets ``env``'s AIRFLOW_CONN_TTHC_PORTAL (see ``portal_connection``) and says where it points
-    on one progress line; returns whether the portal's scores are to be fetched."""
+    on one progress line; returns whether the portal's scores are to be fetched. With several
+    sources the scores are skipped: tthc_portal_scores fetches one province's tree a run (conf
+    ``root_unit``), and a simulator's portal knows its own province only."""
     given = os.environ.get("AIRFLOW_CONN_TTHC_PORTAL")
-    first_variable = connection_variable(load_sources(_sources_file(env))[0].conn_id)
+    sources = load_sources(_sources_file(env))
+    first_variable = connection_variable(sources[0].conn_id)
     value = portal_connection(source, source_given=bool(os.environ.get(first_variable)), portal_given=given)
+    if len(sources) > 1:
+        value = None
+        line = (
+            f"skipped: {len(sources)} sources (the portal's scores are fetched per province: docs/portal.md)"
+        )
+    elif value is None:
+        line = f"skipped: {first_variable} is given and AIRFLOW_CONN_TTHC_PORTAL is not"
     if value is None:
         env.pop("AIRFLOW_CONN_TTHC_PORTAL", None)
-        line = f"skipped: {first_variable} is given and AIRFLOW_CONN_TTHC_PORTAL is not"
     else:
         env["AIRFLOW_CONN_TTHC_PORTAL"] = value
         if given:

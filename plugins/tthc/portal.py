@@ -154,12 +154,20 @@ def _day(value: Any) -> date:
     return datetime.fromisoformat(text).date() if "T" in text or " " in text else date.fromisoformat(text)
 
 
+NATION = "VN"  # the root above the provinces of a warehouse of several (core/merge_unit.sql)
+
 # -- what to fetch, from the warehouse -----------------------------------------------------------
 
 
 def root_unit(conn: psycopg.Connection) -> str:
-    """The root of the unit tree (core.unit_closure): the province."""
+    """The root of the unit tree (core.unit_closure): the province. A warehouse of several
+    provinces (the nation at the root, docs/sources.md) names the province in the run conf."""
     roots = warehouse.query(conn, "marts/portal_root_unit.sql")
+    if [r["unit_code"] for r in roots] == [NATION]:
+        raise PortalConfigurationError(
+            "the warehouse holds several provinces (the nation VN is the root of core.unit_closure): the portal's "
+            'scores are fetched one province at a time, give it in the run conf ({"root_unit": "H35"})'
+        )
     if len(roots) == 1:
         return roots[0]["unit_code"]
     if not roots:

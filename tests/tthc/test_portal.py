@@ -266,3 +266,21 @@ def test_periods_of_a_run():
     ]
     with pytest.raises(ValueError, match="both"):
         portal.periods_for_run({"start": "2024-01-01"}, date(2030, 1, 1))
+
+
+def test_a_warehouse_of_several_provinces_names_the_province_to_fetch(make_database):
+    """With the nation at the root (several provinces loaded), the portal's tree is a province's:
+    the run must name it rather than ask the portal for 'VN'."""
+    from tthc.portal import PortalConfigurationError, root_unit
+
+    dsn = make_database("portal_nation_root")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            """INSERT INTO core.unit_closure (ancestor_code, descendant_code, depth) VALUES
+               ('VN', 'VN', 0), ('H35', 'H35', 0), ('H90', 'H90', 0), ('VN', 'H35', 1), ('VN', 'H90', 1)"""
+        )
+        with pytest.raises(PortalConfigurationError, match="root_unit"):
+            root_unit(conn)
+        conn.execute("DELETE FROM core.unit_closure WHERE ancestor_code = 'VN' OR descendant_code = 'VN'")
+        conn.execute("DELETE FROM core.unit_closure WHERE ancestor_code = 'H90'")
+        assert root_unit(conn) == "H35"
