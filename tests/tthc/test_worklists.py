@@ -821,8 +821,10 @@ def test_watchlist_office_unit_and_applicant(mart):
         "office",
         "category",
         "applicant_token",
+        "source_id",  # dossier codes are a source system's own (docs/sources.md)
     ]
     w1 = rows["w1"]
+    assert w1["source_id"] == "lai_chau"
     # the office of the latest step at or before W (the third step is on 20 June)
     assert w1["office"] == "Phòng Tư pháp"
     assert (w1["unit_code"], w1["unit_name"]) == (OFFICE_1, f"Đơn vị {OFFICE_1}")
@@ -838,7 +840,8 @@ def test_refreshed_watchlist_is_the_one_at_the_newest_loaded_window(mart):
     with psycopg.connect(mart) as conn:
         stored = conn.execute(
             """SELECT as_of, ma_ho_so, unit_code, unit_name, procedure_code, procedure_name, received_at,
-                      due_at, hours_left, office, category, applicant_token FROM mart.watchlist ORDER BY ma_ho_so"""
+                      due_at, hours_left, office, category, applicant_token, source_id
+               FROM mart.watchlist ORDER BY ma_ho_so"""
         ).fetchall()
         expected = conn.execute(
             "SELECT %s::timestamptz, * FROM mart.watchlist_at(%s) ORDER BY ma_ho_so", (local(W), local(W))
