@@ -62,7 +62,9 @@ transaction: a failed period leaves nothing half-written and the periods done st
   `mart.portal_group_map` that moved (add a row with a new `valid_from`), or a `page_size` above
   100 in the connection.
 * `PortalConfigurationError`: `core.unit_closure` is empty (run `tthc_reference` first) or has
-  several roots (give `root_unit`); or no group in force for the period.
+  several roots (give `root_unit`); or no group in force for the period. A warehouse of several
+  provinces (the nation `VN` at the root) is fetched province by province, each its own
+  transaction: a failure keeps the provinces fetched before it.
 * `ConfigurationError`: connection `tthc_portal` or `tthc_warehouse` missing or malformed.
 Re-running is always safe: a fetch that finds what is stored writes nothing. The task's return
 value (XCom) and log give, per table, rows fetched, new, changed, unchanged and withdrawn.

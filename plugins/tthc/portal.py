@@ -159,15 +159,22 @@ NATION = "VN"  # the root above the provinces of a warehouse of several (core/me
 # -- what to fetch, from the warehouse -----------------------------------------------------------
 
 
-def root_unit(conn: psycopg.Connection) -> str:
-    """The root of the unit tree (core.unit_closure): the province. A warehouse of several
-    provinces (the nation at the root, docs/sources.md) names the province in the run conf."""
+def portal_roots(conn: psycopg.Connection, period: PortalPeriod) -> list[str]:
+    """The trees the portal is asked for in ``period``: the province; in a warehouse of several
+    provinces (the nation at the root, docs/sources.md), each province that existed in the period,
+    since the portal scores provinces, not the nation."""
     roots = warehouse.query(conn, "marts/portal_root_unit.sql")
-    if [r["unit_code"] for r in roots] == [NATION]:
-        raise PortalConfigurationError(
-            "the warehouse holds several provinces (the nation VN is the root of core.unit_closure): the portal's "
-            'scores are fetched one province at a time, give it in the run conf ({"root_unit": "H35"})'
-        )
+    if [r["unit_code"] for r in roots] != [NATION]:
+        return [root_unit(conn)]
+    provinces = warehouse.query(
+        conn, "marts/portal_provinces.sql", {"period_start": period.start, "period_end": period.end}
+    )
+    return [row["unit_code"] for row in provinces]
+
+
+def root_unit(conn: psycopg.Connection) -> str:
+    """The root of the unit tree (core.unit_closure): the province."""
+    roots = warehouse.query(conn, "marts/portal_root_unit.sql")
     if len(roots) == 1:
         return roots[0]["unit_code"]
     if not roots:

@@ -384,13 +384,19 @@ def portal_periods(params: Mapping[str, Any], logical_date: datetime | None) -> 
 
 def fetch_portal_period(period: str, root_unit: str | None = None) -> dict:
     """Fetch what the portal publishes for one period (connection ``tthc_portal``) and store it in
-    mart.portal_score / mart.portal_metric, in one transaction; the counts of what changed."""
-    from tthc.portal import fetch_period
+    mart.portal_score / mart.portal_metric, one transaction per province tree: the ``root_unit``
+    given, else the province, else (several provinces) each province of the period. The counts of
+    what changed; with several trees, each tree's under ``trees``."""
+    from tthc.portal import fetch_period, portal_roots
     from tthc.portal_client import PortalClient, PortalPeriod, PortalSettings
 
+    portal_period = PortalPeriod.parse(period)
+    given = (root_unit or "").strip() or None
     with PortalClient(PortalSettings.from_airflow()) as client, warehouse.connect() as conn:
-        result = fetch_period(conn, client, PortalPeriod.parse(period), (root_unit or "").strip() or None)
-    return result.as_dict()
+        roots = [given] if given else portal_roots(conn, portal_period)
+        conn.commit()
+        results = [fetch_period(conn, client, portal_period, root).as_dict() for root in roots]
+    return results[0] if len(results) == 1 else {"period": portal_period.key, "trees": results}
 
 
 def check_portal_gap(periods: Sequence[str]) -> dict:

@@ -268,19 +268,36 @@ def test_periods_of_a_run():
         portal.periods_for_run({"start": "2024-01-01"}, date(2030, 1, 1))
 
 
-def test_a_warehouse_of_several_provinces_names_the_province_to_fetch(make_database):
-    """With the nation at the root (several provinces loaded), the portal's tree is a province's:
-    the run must name it rather than ask the portal for 'VN'."""
-    from tthc.portal import PortalConfigurationError, root_unit
+def test_a_warehouse_of_several_provinces_asks_the_portal_for_each_province_of_the_period(make_database):
+    """With the nation at the root (several provinces loaded), the portal is asked for each
+    province that existed in the period, not for 'VN': the old provinces of a merger for the
+    periods before it, the merged one after."""
+    from tthc.portal import portal_roots
+    from tthc.portal_client import PortalPeriod
 
     dsn = make_database("portal_nation_root")
+    provinces = [("H35", None, None), ("H91", "2008-01-01", "2025-06-30"), ("H93", "2025-07-01", None)]
     with psycopg.connect(dsn) as conn:
         conn.execute(
-            """INSERT INTO core.unit_closure (ancestor_code, descendant_code, depth) VALUES
-               ('VN', 'VN', 0), ('H35', 'H35', 0), ('H90', 'H90', 0), ('VN', 'H35', 1), ('VN', 'H90', 1)"""
+            """INSERT INTO core.dim_unit (source_id, unit_code, unit_name, unit_type, row_valid_from, batch_id)
+               VALUES ('national', 'VN', 'Cả nước', 'QUOC_GIA', now(), 0)"""
         )
-        with pytest.raises(PortalConfigurationError, match="root_unit"):
-            root_unit(conn)
-        conn.execute("DELETE FROM core.unit_closure WHERE ancestor_code = 'VN' OR descendant_code = 'VN'")
-        conn.execute("DELETE FROM core.unit_closure WHERE ancestor_code = 'H90'")
-        assert root_unit(conn) == "H35"
+        conn.execute("INSERT INTO core.unit_closure VALUES ('VN', 'VN', 0)")
+        for code, valid_from, valid_to in provinces:
+            conn.execute(
+                """INSERT INTO core.dim_unit
+                       (unit_code, unit_name, unit_type, valid_from, valid_to, row_valid_from, batch_id)
+                   VALUES (%s, %s, 'TINH', %s, %s, now(), 0)""",
+                (code, "Tỉnh " + code, valid_from, valid_to),
+            )
+            conn.execute(
+                "INSERT INTO core.unit_closure VALUES (%s, %s, 0), ('VN', %s, 1)", (code, code, code)
+            )
+        assert portal_roots(conn, PortalPeriod.parse("2024")) == ["H35", "H91"]
+        assert portal_roots(conn, PortalPeriod.parse("2025")) == ["H35", "H91", "H93"]
+        assert portal_roots(conn, PortalPeriod.parse("2025-Q3")) == ["H35", "H93"]
+        # one province: its own tree, as before
+        conn.execute(
+            "DELETE FROM core.unit_closure WHERE ancestor_code = 'VN' OR unit_closure.descendant_code <> 'H35'"
+        )
+        assert portal_roots(conn, PortalPeriod.parse("2025-Q3")) == ["H35"]
