@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from simulator.server import FaultConfig, SimulatorServer, run_in_thread
@@ -57,3 +58,19 @@ def run_pipeline_dags(
     lists whole, the others the window."""
     for dag_id in dag_ids:
         run_dag(dag_id, source=source, warehouse_dsn=dsn, conf=None if dag_id == "tthc_reference" else window)
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """These environment variables set for the block (the connections the task functions read),
+    the previous values back afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -11,14 +11,13 @@ refetch changes nothing; then a planted disagreement is not explained on exactly
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from contextlib import contextmanager
 from datetime import date
 
 import psycopg
 import pytest
-from pipeline_support import SMALL_VOLUME, source_connection_json, warehouse_connection_json
+from pipeline_support import SMALL_VOLUME, environment, source_connection_json, warehouse_connection_json
 
 from simulator.generator import SimulationConfig, build_province
 from simulator.portal import period_end
@@ -39,18 +38,8 @@ def province():
     return build_province(SimulationConfig(dossiers_per_year=SMALL_VOLUME))
 
 
-@contextmanager
 def env(**values: str):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(values)
 
 
 @contextmanager

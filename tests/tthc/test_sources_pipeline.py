@@ -5,13 +5,12 @@ the sum of its predecessors'; a retired source; a source that fails while the ot
 
 from __future__ import annotations
 
-import os
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date, datetime
 
 import psycopg
 import pytest
-from pipeline_support import simulated_source, warehouse_connection_json
+from pipeline_support import environment, simulated_source, warehouse_connection_json
 
 from simulator.generator import SimulationConfig, build_province
 from simulator.truth import merged_indicator
@@ -233,20 +232,6 @@ MERGER_SOURCES = [
     # a system that is down: its extraction fails, the others load all the same
     {"id": "dead", "conn_id": "tthc_source_dead", "name": "Hệ thống không trả lời"},
 ]
-
-
-@contextmanager
-def environment(values: dict[str, str]):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def load_source(source_id: str, window: dict[str, str]) -> list[dict]:
