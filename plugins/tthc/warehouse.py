@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SCHEMA_DIR = SQL_DIR / "schema"
 REPEATABLE_DIRS = (
     SQL_DIR / "staging" / "functions",
+    SQL_DIR / "core" / "views",
     SQL_DIR / "quality" / "views",
     SQL_DIR / "marts" / "views",
 )

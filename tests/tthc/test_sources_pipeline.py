@@ -15,6 +15,7 @@ from pipeline_support import environment, simulated_source, warehouse_connection
 from simulator.generator import SimulationConfig, build_province
 from simulator.truth import merged_indicator
 from tthc import indicators, tasks, warehouse
+from tthc.quality.mart import check_mart
 from tthc.settings import ConfigurationError
 from tthc.source_client import SourceUnavailableError
 from tthc.sources import load_sources
@@ -88,8 +89,8 @@ def two_sources(two_provinces, make_database, run_dag, tmp_path_factory):
             run_dag(f"tthc_reference_{source_id}", warehouse_dsn=dsn, env=env)
             for kind in ("dossiers", "feedback"):
                 run_dag(f"tthc_{kind}_{source_id}", warehouse_dsn=dsn, conf=H1_2024, env=env)
-    with warehouse.connect(dsn=dsn) as conn:
-        indicators.refresh(conn, date(2024, 1, 1), date(2024, 7, 1))
+        # the refresh and the mart invariants (the nation's roll-up among them), as scheduled
+        run_dag("tthc_indicators", warehouse_dsn=dsn, conf=H1_2024, env=env)
     return dsn
 
 
@@ -272,6 +273,8 @@ def merged(merger, make_database, tmp_path_factory, pseudonym_key):
         sources = {s.id: s for s in load_sources()}
     with warehouse.connect(dsn=dsn) as conn:
         indicators.refresh(conn, date(2025, 1, 1), date(2025, 10, 1))
+    # every mart invariant holds over the merger (raises MartInvariantError, naming the rows, if not)
+    check_mart(dsn)
     return dsn, failures, sources
 
 

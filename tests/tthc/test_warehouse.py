@@ -20,6 +20,7 @@ SNAPSHOT = PROJECT_ROOT / "tests" / "tthc" / "warehouse_catalogue.json"
 REPEATABLES = [
     "R__staging_dossier_partitions.sql",
     "R__staging_source_values.sql",
+    "R__core_views.sql",
     "R__quality_views.sql",
     "R__mart_functions.sql",
     "R__mart_portal.sql",

@@ -125,32 +125,19 @@ AND NOT EXISTS (
 
 DELETE FROM core.unit_closure;
 INSERT INTO core.unit_closure (ancestor_code, descendant_code, depth)
-WITH RECURSIVE unit_parent AS (
-    -- a province's parent is the nation when there is one (the sources send provinces as roots)
-    SELECT
-        u.unit_code,
-        CASE
-            WHEN u.parent_code IS NULL AND u.unit_type = 'TINH' AND nation.unit_code IS NOT NULL THEN 'VN'
-            ELSE u.parent_code
-        END AS parent_code
-    FROM core.dim_unit AS u
-    LEFT JOIN core.dim_unit AS nation ON nation.unit_code = 'VN' AND nation.row_valid_to IS NULL
-    WHERE u.row_valid_to IS NULL
-),
-
-tree AS (
+WITH RECURSIVE tree AS (
     SELECT
         unit_code AS ancestor_code,
         unit_code AS descendant_code,
         0 AS depth
-    FROM unit_parent
+    FROM core.unit_tree
     UNION ALL
     SELECT
         parent.parent_code,
         tree.descendant_code,
         tree.depth + 1
     FROM tree
-    INNER JOIN unit_parent AS parent ON tree.ancestor_code = parent.unit_code
+    INNER JOIN core.unit_tree AS parent ON tree.ancestor_code = parent.unit_code
     WHERE parent.parent_code IS NOT NULL AND tree.depth < 10
 )
 

@@ -59,7 +59,8 @@ children AS (
         sum(v.numerator) AS numerator,
         sum(v.denominator) AS denominator
     FROM additive AS v
-    INNER JOIN core.dim_unit AS u ON v.unit_code = u.unit_code AND u.row_valid_to IS NULL
+    -- along the tree the closure is built from (provinces under the nation, when there is one)
+    INNER JOIN core.unit_tree AS u ON v.unit_code = u.unit_code
     WHERE u.parent_code IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5
 ),
@@ -157,15 +158,10 @@ SELECT
         ', current ', current_value.numerator, ' / ', current_value.denominator
     )
 FROM additive AS recorded
--- the roots: units with no ancestor (the nation when there is one, else the province)
+-- the roots of the tree (the nation when there is one, else the province)
 INNER JOIN
-    core.dim_unit AS root
-    ON
-        recorded.unit_code = root.unit_code AND root.row_valid_to IS NULL AND root.parent_code IS NULL
-        AND NOT EXISTS (
-            SELECT 1 FROM core.unit_closure AS above
-            WHERE above.descendant_code = root.unit_code AND above.depth > 0
-        )
+    core.unit_tree AS root
+    ON recorded.unit_code = root.unit_code AND root.parent_code IS NULL
 INNER JOIN additive AS current_value
     ON recorded.period_type = current_value.period_type AND recorded.period_start = current_value.period_start
         AND recorded.unit_code = current_value.unit_code AND recorded.indicator_code = current_value.indicator_code
