@@ -2,14 +2,21 @@
 
 ``airflow_stack()`` starts what docker-compose.yaml runs, without Docker: a fresh metadata database
 on the local PostgreSQL, the CeleryExecutor with the local Redis as broker, and the api-server,
-scheduler, dag-processor, triggerer and a Celery worker as separate processes sharing one JWT
-secret; the simulator (``python -m simulator``) as the source and a fresh warehouse database. It
-yields an ``AirflowStack`` that talks to the REST API (v2, JWT from ``/auth/token``) and stops every
-process, in its own process group, on exit (SIGTERM, then SIGKILL after a bounded wait), then
-drops both databases.
+scheduler, dag-processor, triggerer and one or more Celery workers as separate processes sharing
+one JWT secret; a simulator (``python -m simulator --province ...``) per source of its own sources
+file (``TTHC_SOURCES_FILE``, for every process) and a fresh warehouse database. It yields an
+``AirflowStack`` that talks to the REST API (v2, JWT from ``/auth/token``) and stops every process,
+in its own process group, on exit (SIGTERM, then SIGKILL after a bounded wait), then drops both
+databases.
 
-Isolation from anything else on the machine: free ports only, a Celery queue named after this
-stack (a worker of another stack on the same Redis never takes its tasks), its own AIRFLOW_HOME.
+Sources and workers: ``sources`` (``StackSource``) name a *logical* Celery queue each and
+``workers`` (``StackWorker``) the logical queues each worker listens on, as ``queue:`` in a sources
+file and ``airflow celery worker --queues`` do in production. Each worker reports its own hostname
+on the task instances it runs (``AirflowStack.worker_hostnames``), as workers on separate hosts do.
+
+Isolation from anything else on the machine: free ports only, Celery queues named after this stack
+(logical "default" is the stack's own queue, every other one ``<that>_<name>``: a worker of another
+stack on the same Redis never takes its tasks), its own AIRFLOW_HOME.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +40,7 @@ from typing import Any
 import psutil
 import psycopg
 import requests
+import yaml
 
 from tthc import PROJECT_ROOT, devstack
 
@@ -41,10 +50,37 @@ TERMINAL_RUN_STATES = {"success", "failed"}
 # A task may decide to skip itself (nothing to do, e.g. no quarantined record to retry); anything
 # else than these two is a failure.
 OK_TI_STATES = {"success", "skipped"}
+MAX_RESTARTS = 2  # per service, see AirflowStack.check_alive
 
 
 class StackError(RuntimeError):
     """The stack did not come up, or a run did not finish as expected."""
+
+
+@dataclass(frozen=True)
+class StackSource:
+    """An entry of the stack's sources file, served by a simulator of its own."""
+
+    id: str
+    conn_id: str
+    queue: str = "default"  # logical, see the module's docstring
+    province: str = "lai_chau"  # python -m simulator --province
+    dossiers_per_year: int | None = None  # None: the stack's
+    dag_id_suffix: str | None = None  # None: "_<id>" (tthc.sources)
+    pool_slots: int = 4
+
+
+@dataclass(frozen=True)
+class StackWorker:
+    """A Celery worker process: the logical queues it listens on."""
+
+    queues: tuple[str, ...] = ("default",)
+    concurrency: int | None = None  # None: the stack's
+
+
+# The production default: one source (Lai Châu, the first, keeping its DAG ids), one worker.
+DEFAULT_SOURCES = (StackSource("lai_chau", "tthc_source", dag_id_suffix=""),)
+DEFAULT_WORKERS = {"celery-worker": StackWorker()}
 
 
 @dataclass
@@ -52,6 +88,9 @@ class Service:
     name: str
     process: subprocess.Popen
     log_path: Path
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    exits: list[int] = field(default_factory=list)  # return codes of the runs restarted after
 
     def tail(self, chars: int = 4000) -> str:
         try:
@@ -70,6 +109,10 @@ class AirflowStack:
     queue: str
     warehouse_dsn: str
     services: list[Service] = field(default_factory=list)
+    sources_file: Path | None = None
+    queues: dict[str, str] = field(default_factory=dict)  # logical queue -> the stack's Celery queue
+    worker_hostnames: dict[str, str] = field(default_factory=dict)  # worker service -> TI hostname
+    worker_queues: dict[str, tuple[str, ...]] = field(default_factory=dict)  # worker -> logical queues
     session: requests.Session = field(default_factory=requests.Session)
 
     # --- REST API ------------------------------------------------------------------------------
@@ -110,6 +153,14 @@ class AirflowStack:
 
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def worker_of(self, logical_queue: str) -> str:
+        """The hostname of the one worker listening on this logical queue."""
+        [name] = [name for name, queues in self.worker_queues.items() if logical_queue in queues]
+        return self.worker_hostnames[name]
+
+    def pause(self, dag_id: str) -> None:
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
@@ -214,6 +265,16 @@ class AirflowStack:
     # --- processes -----------------------------------------------------------------------------
 
     def check_alive(self) -> None:
+        """A service that exited is started again, as ``restart: always`` does in
+        docker-compose.yaml (at most MAX_RESTARTS times each; its log keeps the exit, and
+        ``restarts()`` says which): e.g. a scheduler that could not get a connection from a database
+        server whose connection slots other clients took for a moment. Beyond that, raises."""
+        for service in self.services:
+            if service.process.poll() is not None and len(service.exits) < MAX_RESTARTS:
+                service.exits.append(service.process.returncode)
+                print(f"{service.name} exited with {service.process.returncode}: started again", flush=True)
+                stop_service(service, timeout=10)  # what is left of its process group
+                service.process = _spawn(service.args, service.env, service.log_path, append=True)
         dead = [s for s in self.services if s.process.poll() is not None]
         if dead:
             raise StackError(
@@ -222,14 +283,22 @@ class AirflowStack:
                 + "\n".join(f"--- {s.name}\n{s.tail()}" for s in dead)
             )
 
+    def restarts(self) -> dict[str, list[int]]:
+        """Service -> return codes of its runs that ended and were started again."""
+        return {s.name: s.exits for s in self.services if s.exits}
+
     def service_tails(self, chars: int = 3000) -> str:
         return "\n".join(f"--- {s.name} ({s.log_path})\n{s.tail(chars)}" for s in self.services)
 
 
 def _start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Service:
     log_path = log_dir / f"{name}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
+    return Service(name, _spawn(args, env, log_path), log_path, args, env)
+
+
+def _spawn(args: list[str], env: dict[str, str], log_path: Path, append: bool = False) -> subprocess.Popen:
+    with open(log_path, "ab" if append else "wb") as log:
+        return subprocess.Popen(
             [AIRFLOW_BIN, *args],
             env=env,
             cwd=PROJECT_ROOT,
@@ -238,7 +307,6 @@ def _start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Se
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # own process group: stopped as a whole
         )
-    return Service(name, process, log_path)
 
 
 def _group_members(pgid: int) -> list[psutil.Process]:
@@ -306,7 +374,10 @@ def airflow_stack(
     broker_url: str = "redis://127.0.0.1:6379/0",
     worker_concurrency: int = 4,
     startup_timeout: float = 180,
+    sources: tuple[StackSource, ...] = DEFAULT_SOURCES,
+    workers: dict[str, StackWorker] | None = None,
 ) -> Iterator[AirflowStack]:
+    workers = workers or DEFAULT_WORKERS
     tag = f"{os.getpid()}_{secrets.token_hex(3)}"
     keep_databases = os.environ.get("TTHC_SYSTEM_KEEP_DATABASES") == "1"  # for a post-mortem
     own_home = workdir is None  # a temporary home is removed after a clean run, kept after a failure
@@ -326,7 +397,13 @@ def airflow_stack(
     api_port = devstack.free_port()
     base_url = f"http://127.0.0.1:{api_port}"
     queue = f"tthc_system_{tag}"
+    logical = {"default"} | {s.queue for s in sources} | {q for w in workers.values() for q in w.queues}
+    queues = {name: queue if name == "default" else f"{queue}_{name}" for name in sorted(logical)}
     sim_id, sim_secret = "tthc-sys-" + secrets.token_hex(4), secrets.token_urlsafe(24)
+    sources_file = home / "sources.yaml"
+    sources_file.write_text(
+        yaml.safe_dump({"sources": [_entry(s, queues) for s in sources]}), encoding="utf-8"
+    )
 
     with ExitStack() as stack:
         services: list[Service] = []
@@ -368,9 +445,14 @@ def airflow_stack(
         databases.append(meta_db)
         warehouse_dsn = _database(admin_dsn, warehouse_db)
         databases.append(warehouse_db)
-        source = stack.enter_context(
-            devstack.simulator_process(sim_id, sim_secret, ["--dossiers-per-year", str(dossiers_per_year)])
-        )
+        connections = {}
+        for source in sources:
+            args = ["--dossiers-per-year", str(source.dossiers_per_year or dossiers_per_year)]
+            if source.province != "lai_chau":
+                args += ["--province", source.province]
+            connections[devstack.connection_variable(source.conn_id)] = stack.enter_context(
+                devstack.simulator_process(sim_id, sim_secret, args)
+            )
         stack.callback(stop_services)
 
         env = devstack.airflow_env(home=home)
@@ -392,9 +474,10 @@ def airflow_stack(
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(devstack.free_port()),
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(devstack.free_port()),
             AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="False",
-            AIRFLOW_CONN_TTHC_SOURCE=source,
             AIRFLOW_CONN_TTHC_WAREHOUSE=_connection_json(warehouse_dsn),
             TTHC_PSEUDONYM_KEY=secrets.token_urlsafe(32),
+            TTHC_SOURCES_FILE=str(sources_file),
+            **connections,
         )
         for key in ("AIRFLOW_CONN_SMTP_DEFAULT", "AIRFLOW_CONN_TTHC_ALERT_WEBHOOK", "AIRFLOW_CONFIG"):
             env.pop(key, None)
@@ -420,21 +503,32 @@ def airflow_stack(
             ("scheduler", ["scheduler"]),
             ("dag-processor", ["dag-processor"]),
             ("triggerer", ["triggerer"]),
-            (
-                "celery-worker",
-                [
-                    "celery",
-                    "worker",
-                    "--queues",
-                    queue,
-                    "--concurrency",
-                    str(worker_concurrency),
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-            ),
         ):
             services.append(_start(name, args, env, service_logs))
+        worker_hostnames = {}
+        for n, (name, worker) in enumerate(workers.items()):
+            args = [
+                "celery",
+                "worker",
+                "--queues",
+                ",".join(queues[q] for q in worker.queues),
+                "--concurrency",
+                str(worker.concurrency or worker_concurrency),
+                "--without-gossip",
+                "--without-mingle",
+            ]
+            worker_env = dict(env)
+            if n:  # the first worker keeps Celery's node name celery@<host> and the stack's log port
+                args += ["--celery-hostname", f"{name}.{tag}@%h"]
+                worker_env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(devstack.free_port())
+            # The hostname its task instances record: one per worker, as on separate machines.
+            worker_hostnames[name] = f"{name}.{socket.gethostname()}"
+            worker_env.update(
+                AIRFLOW__CORE__HOSTNAME_CALLABLE="worker_hostname.hostname",
+                TTHC_SYSTEM_WORKER_HOSTNAME=worker_hostnames[name],
+                PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), env["PYTHONPATH"]]),
+            )
+            services.append(_start(name, args, worker_env, service_logs))
         _http_ready(f"{base_url}/api/v2/monitor/health", startup_timeout, api)
 
         airflow = AirflowStack(
@@ -446,6 +540,10 @@ def airflow_stack(
             queue=queue,
             warehouse_dsn=warehouse_dsn,
             services=services,
+            sources_file=sources_file,
+            queues=queues,
+            worker_hostnames=worker_hostnames,
+            worker_queues={name: worker.queues for name, worker in workers.items()},
         )
         airflow.login()
         airflow.check_alive()
@@ -457,6 +555,20 @@ def airflow_stack(
             raise
     if own_home:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _entry(source: StackSource, queues: dict[str, str]) -> dict:
+    entry = {
+        "id": source.id,
+        "conn_id": source.conn_id,
+        "name": f"{source.id} (simulated, system tests)",
+        "queue": queues[source.queue],
+        "pool_slots": source.pool_slots,
+        "simulator": source.province,
+    }
+    if source.dag_id_suffix is not None:
+        entry["dag_id_suffix"] = source.dag_id_suffix
+    return entry
 
 
 def _connection_json(dsn: str) -> str:

@@ -14,12 +14,26 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from airflow_stack import AirflowStack, StackError, airflow_stack
+from airflow_stack import PIPELINE_DAGS, AirflowStack, StackError, StackSource, StackWorker, airflow_stack
 
 from tthc import PROJECT_ROOT
 
 DOSSIER_WINDOW = {"start": "2024-01-01", "end": "2024-03-01"}
 SYSTEM_VOLUME = 20_000  # dossiers a year in the simulator: small, still plants every figure
+# Two sources on two queues, each served by its own Celery worker (test_workers.py): Lai Châu, the
+# first source, on the stack's default queue with the worker every other test relies on; a second
+# province, small, on queue "north" (its DAGs are tthc_*_son_la_gia), on a worker of its own.
+SOURCES = (
+    StackSource("lai_chau", "tthc_source", dag_id_suffix=""),
+    StackSource(
+        "son_la_gia", "tthc_source_son_la_gia", queue="north", province="son_la_gia", dossiers_per_year=3_000
+    ),
+)
+STAGES = ("reference", "dossiers")  # the DAGs of every source the tests run
+WORKERS = {
+    "celery-worker": StackWorker(("default",)),
+    "celery-worker-north": StackWorker(("north",), concurrency=2),
+}
 RUN_TIMEOUT_S = 480
 
 
@@ -42,7 +56,9 @@ def stack(tmp_path_factory) -> AirflowStack:
     # after the run: under pytest's temporary folder (its last three runs are kept), or where
     # TTHC_SYSTEM_WORKDIR says.
     workdir = os.environ.get("TTHC_SYSTEM_WORKDIR") or tmp_path_factory.mktemp("airflow-stack")
-    with airflow_stack(dossiers_per_year=SYSTEM_VOLUME, workdir=Path(workdir)) as running:
+    with airflow_stack(
+        dossiers_per_year=SYSTEM_VOLUME, workdir=Path(workdir), sources=SOURCES, workers=WORKERS
+    ) as running:
         yield running
 
 
@@ -56,29 +72,32 @@ class PipelineRuns:
 
 @pytest.fixture(scope="session")
 def pipeline(stack: AirflowStack) -> PipelineRuns:
-    """reference, then dossiers for DOSSIER_WINDOW (the indicators DAG unpaused first, so the loads'
-    asset events trigger it): all through the REST API, all executed by the Celery worker."""
+    """Every source's reference at the same time (each on its own queue's worker), then Lai Châu's
+    dossiers for DOSSIER_WINDOW (the indicators DAG unpaused first, so the loads' asset events
+    trigger it): all through the REST API, executed by the Celery workers. The second source's
+    dossiers are test_workers.py's, with the indicators paused."""
     from tthc.sources import load_sources
 
     result = PipelineRuns()
     started = time.monotonic()
-    result.dags = stack.wait_for_dags()
-    for source in load_sources():
+    sources = load_sources(stack.sources_file)
+    result.dags = stack.wait_for_dags([*PIPELINE_DAGS, *(s.dag_id(k) for s in sources for k in STAGES)])
+    for source in sources:  # every configured source's pool
         stack.ensure_pool(source.pool, source.pool_slots, "concurrent calls to a source's export API")
 
-    stack.unpause("tthc_reference")
-    run_id = stack.trigger("tthc_reference")
-    stack.wait_for_run("tthc_reference", run_id, RUN_TIMEOUT_S)
-    result.runs["tthc_reference"] = [run_id]
-    result.seconds["tthc_reference"] = time.monotonic() - started
+    def run_together(dag_ids: list[str], conf: dict | None = None) -> None:
+        for dag_id in dag_ids:
+            stack.unpause(dag_id)
+        run_ids = {dag_id: stack.trigger(dag_id, conf) for dag_id in dag_ids}
+        for dag_id, run_id in run_ids.items():
+            stack.wait_for_run(dag_id, run_id, RUN_TIMEOUT_S)
+            result.runs[dag_id] = [run_id]
+            result.seconds[dag_id] = time.monotonic() - started
 
+    run_together([source.dag_id("reference") for source in sources])  # a source's dossiers need it
     # The indicators DAG is scheduled on the loads' asset events: unpaused first, it must fire.
     stack.unpause("tthc_indicators")
-    stack.unpause("tthc_dossiers")
-    run_id = stack.trigger("tthc_dossiers", DOSSIER_WINDOW)
-    stack.wait_for_run("tthc_dossiers", run_id, RUN_TIMEOUT_S)
-    result.runs["tthc_dossiers"] = [run_id]
-    result.seconds["tthc_dossiers"] = time.monotonic() - started
+    run_together(["tthc_dossiers"], DOSSIER_WINDOW)
     result.started = started
     return result
 

@@ -102,4 +102,5 @@ def test_timings_and_parallelism(stack, pipeline):
         for task in ("extract_dossiers", "load_dossiers")
     }
     print({dag: f"{s:.0f} s" for dag, s in pipeline.seconds.items()}, "at most at once:", overlap)
+    print("services started again after an exit:", stack.restarts() or "none")
     assert all(n >= 1 for n in overlap.values())
