@@ -340,6 +340,12 @@ def test_every_configured_source_queue_has_a_worker(resolved):
         assert source.queue in every, (source.id, source.queue)
 
 
+def test_init_creates_the_pool_of_every_configured_source(resolved):
+    script = " ".join(command_words(resolved["services"]["airflow-init"], "command"))
+    assert "from tthc.sources import load_sources" in script and "s.pool_slots" in script
+    assert "airflow pools import /tmp/tthc-pools.json" in script
+
+
 def test_sources_file_and_further_connections_reach_every_airflow_service(compose, services):
     common = environment(compose["x-airflow-common"])
     assert common["TTHC_SOURCES_FILE"] == "${TTHC_SOURCES_FILE:-}", "empty: the project's sources.yaml"
