@@ -96,3 +96,43 @@ def test_two_independent_provinces_get_the_nation_above_them(make_database, unit
     assert sorted(code for _, code in below) == ["H90", "H91"]
     everything = fetch(dsn, "SELECT count(*) FROM core.dim_unit WHERE row_valid_to IS NULL")[0][0]
     assert fetch(dsn, "SELECT count(*) FROM core.unit_closure WHERE ancestor_code = 'VN'")[0][0] == everything
+
+
+def test_the_system_that_took_a_unit_over_records_its_dissolution_over_the_legacy_one(
+    make_database, unit_lists
+):
+    """The legacy system never learns of the reorganisation (no HieuLucDen, no MaDonViMoi on its
+    units); the merged province's system records it. Its version supersedes the legacy one, the
+    lineage crosses the systems, and the legacy system's next list is older knowledge, not an error."""
+    dsn = make_database("source_units_dissolution")
+    legacy = copy.deepcopy(unit_lists["bac_ha"])
+    for unit in legacy:
+        unit["HieuLucDen"], unit["MaDonViMoi"] = None, None
+    load_batch(land(dsn, "unit", legacy, source_id="bac_ha"), dsn=dsn)
+    assert fetch(dsn, "SELECT count(*) FROM core.unit_lineage")[0][0] == 0
+
+    load_batch(land(dsn, "unit", unit_lists["ha_hop"], source_id="ha_hop"), dsn=dsn)
+    dissolved = {u["MaDonVi"] for u in unit_lists["bac_ha"] if u["HieuLucDen"]}
+    taken_over = fetch(
+        dsn,
+        """SELECT unit_code FROM core.dim_unit
+           WHERE row_valid_to IS NULL AND source_id = 'ha_hop' AND unit_code LIKE 'H91%%'""",
+    )
+    assert {code for (code,) in taken_over} == dissolved
+    # the legacy versions are history now (SCD 2), not deleted
+    assert fetch(
+        dsn, "SELECT count(*) FROM core.dim_unit WHERE source_id = 'bac_ha' AND row_valid_to IS NOT NULL"
+    )[0][0] == len(dissolved)
+    lineage = fetch(dsn, "SELECT count(*) FROM core.unit_lineage WHERE predecessor_code LIKE 'H91.%%'")[0][0]
+    assert lineage > 0
+
+    before = fetch(dsn, "SELECT count(*), max(unit_version_id) FROM core.dim_unit")
+    load_batch(land(dsn, "unit", legacy, source_id="bac_ha"), dsn=dsn)
+    assert fetch(dsn, "SELECT count(*), max(unit_version_id) FROM core.dim_unit") == before
+
+    # any other difference still stops the load
+    renamed = copy.deepcopy(legacy)
+    commune = next(u for u in renamed if u["MaDonVi"] in dissolved and u["LoaiDonVi"] == "XA")
+    commune["TenDonVi"] += " (tên khác)"
+    with pytest.raises(MergeRefusedError, match=commune["MaDonVi"]):
+        load_batch(land(dsn, "unit", renamed, source_id="bac_ha"), dsn=dsn)
