@@ -6,7 +6,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, get_current_context, task
 
 from tthc import dag_policy
-from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, source_schedule
+from tthc.dag_parts import configured_sources, source_calls, source_dag_dates, source_doc, source_schedule
 
 DOC = """
 ### Reconciliation with the source's counts, daily
@@ -53,7 +53,7 @@ def reconciliation_dag(source):
         default_args=dag_policy.default_args(retries=1),
     )
     def tthc_reconciliation():
-        @task(pool=source.pool, queue=source.queue)
+        @task(**source_calls(source))
         def reconcile_with_source() -> dict:
             from tthc.tasks import reconcile_with_source
 

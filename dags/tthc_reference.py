@@ -9,7 +9,7 @@ from airflow.sdk import dag, get_current_context, task
 
 from tthc import dag_policy
 from tthc.assets import CORE_DOSSIERS, CORE_REFERENCE
-from tthc.dag_parts import configured_sources, source_dag_dates, source_doc, source_schedule
+from tthc.dag_parts import configured_sources, source_calls, source_dag_dates, source_doc, source_schedule
 
 DOC = """
 ### Reference data (units, procedures, calendar)
@@ -71,13 +71,13 @@ def reference_dag(source):
 
             return migrate_warehouse()
 
-        @task(pool=source.pool, queue=source.queue)
+        @task(**source_calls(source))
         def extract_units() -> int:
             from tthc.tasks import extract
 
             return extract("unit", source_id=source.id)
 
-        @task(pool=source.pool, queue=source.queue)
+        @task(**source_calls(source))
         def extract_procedures() -> int:
             from tthc.tasks import extract
 

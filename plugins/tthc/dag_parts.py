@@ -34,6 +34,13 @@ def source_dag_dates(source: Source) -> dict:
     return {"start_date": source.start or DEFAULT_START}
 
 
+def source_calls(source: Source) -> dict:
+    """The task arguments of a task that calls the source: its pool, and its Celery queue unless the
+    entry leaves it at ``default``, which then means Airflow's own default queue
+    (``[operators] default_queue``), whatever that is named on this deployment."""
+    return {"pool": source.pool} | ({} if source.queue == "default" else {"queue": source.queue})
+
+
 def source_schedule(source: Source, kind: str, *, data_interval: bool = False, today: date | None = None):
     """A source DAG's schedule: the source's cron for ``kind`` while it is in service (as a data
     interval timetable for the windowed DAGs), none once its last day of service has passed, so a
@@ -72,7 +79,7 @@ def windowed_extract_and_load(entity: str, label: str, asset: Asset, source: Sou
             source_id=source.id,
         )
 
-    @task(task_id=f"extract_{label}", pool=source.pool, queue=source.queue)
+    @task(task_id=f"extract_{label}", **source_calls(source))
     def extract_window(window: dict[str, str]) -> int:
         from tthc.tasks import extract
 

@@ -55,7 +55,7 @@ class Source:
     name: str
     active_from: date | None = None
     active_to: date | None = None
-    queue: str = "default"
+    queue: str = "default"  # "default": Airflow's own default queue (tthc.dag_parts.source_calls)
     pool: str = ""  # the conn_id when not given
     pool_slots: int = 4
     schedules: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SCHEDULES)
