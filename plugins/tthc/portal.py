@@ -279,6 +279,8 @@ def store_period(
     of another group is not judged withdrawn)."""
     params = {"period_type": period.period_type, "period_start": period.start, "fetched_at": fetched_at}
     with conn.transaction():
+        # the gap below is also written by the indicator refresh: one writer at a time
+        warehouse.hold_mart_lock(conn)
         warehouse.run_sql(conn, "marts/portal_incoming.sql", params)
         warehouse.copy_rows(conn, "incoming_portal_score", SCORE_COLUMNS, score_rows)
         warehouse.copy_rows(conn, "incoming_portal_metric", METRIC_COLUMNS, metric_rows)

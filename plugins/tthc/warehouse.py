@@ -158,6 +158,16 @@ def copy_rows(
     return count
 
 
+# Orders the writers of the refreshed mart (an indicator refresh, a portal fetch's gap): one at a
+# time, each seeing what the one before it committed.
+MART_LOCK = "tthc.indicators.refresh"
+
+
+def hold_mart_lock(conn: psycopg.Connection) -> None:
+    """Wait for, then hold until the end of the transaction, the mart's writer lock."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (MART_LOCK,))
+
+
 def analyze(
     conn: psycopg.Connection, tables: Sequence[str], *, lock: str, statistics_target: int | None = None
 ) -> None:
