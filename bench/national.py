@@ -130,6 +130,7 @@ elif stage == "refresh":  # as tasks.refresh_indicators, with the CPU of the ser
     from tthc import indicators, warehouse
     with warehouse.connect() as conn:
         backend = psutil.Process(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        conn.commit()  # a refresh runs in a transaction of its own
         before = sum(backend.cpu_times()[:2])
         rows = indicators.refresh(conn, date.fromisoformat(argument["first"]), date.fromisoformat(argument["last"]))
         conn.commit()

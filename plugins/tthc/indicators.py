@@ -45,41 +45,63 @@ def refresh(
     """Recompute every mart row of the periods touched by [first, last_exclusive) in one
     transaction; returns the number of mart.indicator_value rows written.
 
+    One refresh at a time (the mart's writer lock), and every step reads one snapshot of core
+    (REPEATABLE READ): loads of several sources commit while a refresh runs, and steps that read
+    core at different moments would put half of such a load in the mart. What a load commits
+    meanwhile is the next refresh's (its batches are not marked covered). The lock is a session
+    lock taken before the snapshot, so a refresh that waited for another sees what that one wrote.
+
+    On a connection already in a transaction (a test that rolls back, a caller composing steps)
+    the refresh is a savepoint of that transaction, at its isolation, and commits nothing.
+
     ``include_pending`` (asset-triggered runs) widens the range to every loaded batch that no
     refresh has covered yet (``mart.refreshed_batch``), so that a lost asset event heals at the
     next refresh.
     """
     if last_exclusive <= first:
         raise ValueError(f"empty range {first} .. {last_exclusive}")
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        with conn.transaction():
+            warehouse.hold_mart_lock(conn)
+            return _refresh(conn, first, last_exclusive, include_pending)
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (warehouse.MART_LOCK,))
+    conn.commit()
+    isolation = conn.isolation_level
+    try:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction():
+            return _refresh(conn, first, last_exclusive, include_pending)
+    finally:
+        if not conn.broken:
+            conn.isolation_level = isolation
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (warehouse.MART_LOCK,))
+            conn.commit()
+
+
+def _refresh(conn: psycopg.Connection, first: date, last_exclusive: date, include_pending: bool) -> int:
+    """The steps of a refresh, in the caller's transaction."""
     timings: dict[str, float] = {}
     written = 0
-    with conn.transaction():
-        # Two refreshes at once would interleave their deletes and inserts, and the ledger must be
-        # read under the lock that orders them: one refresh at a time.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.indicators.refresh'))")
-        if include_pending:
-            pending_first, pending_last = warehouse.run_sql(conn, "marts/pending_refresh.sql")[0]
-            if pending_first is not None:
-                first, last_exclusive = min(first, pending_first), max(last_exclusive, pending_last)
-        params = {"first": first, "last_exclusive": last_exclusive}
-        warehouse.run_sql(conn, "marts/mark_refreshed.sql", params)
-        for step in REFRESH_STEPS:
-            started = time.perf_counter()
-            rows = warehouse.run_sql(conn, step, params)
-            timings[step] = round(time.perf_counter() - started, 3)
-            if step == "marts/indicator_value.sql" and rows:
-                written = rows[0][0]
-        # Last: the gap to the national portal's figures, for the rewritten periods it published
-        # (none: nothing to read). The same file the portal's fetch runs (docs/portal.md).
+    if include_pending:
+        pending_first, pending_last = warehouse.run_sql(conn, "marts/pending_refresh.sql")[0]
+        if pending_first is not None:
+            first, last_exclusive = min(first, pending_first), max(last_exclusive, pending_last)
+    params = {"first": first, "last_exclusive": last_exclusive}
+    warehouse.run_sql(conn, "marts/mark_refreshed.sql", params)
+    for step in REFRESH_STEPS:
         started = time.perf_counter()
-        periods = conn.execute(
-            "SELECT coalesce(array_agg(period_type), '{}'), coalesce(array_agg(period_start), '{}') "
-            "FROM refresh_period"
-        ).fetchone()
-        warehouse.run_sql(
-            conn, "marts/portal_gap.sql", {"period_types": periods[0], "period_starts": periods[1]}
-        )
-        timings["marts/portal_gap.sql"] = round(time.perf_counter() - started, 3)
+        rows = warehouse.run_sql(conn, step, params)
+        timings[step] = round(time.perf_counter() - started, 3)
+        if step == "marts/indicator_value.sql" and rows:
+            written = rows[0][0]
+    # Last: the gap to the national portal's figures, for the rewritten periods it published
+    # (none: nothing to read). The same file the portal's fetch runs (docs/portal.md).
+    started = time.perf_counter()
+    periods = conn.execute(
+        "SELECT coalesce(array_agg(period_type), '{}'), coalesce(array_agg(period_start), '{}') FROM refresh_period"
+    ).fetchone()
+    warehouse.run_sql(conn, "marts/portal_gap.sql", {"period_types": periods[0], "period_starts": periods[1]})
+    timings["marts/portal_gap.sql"] = round(time.perf_counter() - started, 3)
     log.info("indicators refreshed for %s .. %s: %d rows (%s)", first, last_exclusive, written, timings)
     return written
 

@@ -637,6 +637,7 @@ def test_an_event_driven_refresh_also_covers_batches_no_refresh_has_covered(make
         indicators.refresh(conn, MARCH, date(2024, 4, 1))
         covered = {row[0] for row in conn.execute("SELECT batch_id FROM mart.refreshed_batch")}
         assert covered == {batches["march"]}
+        conn.commit()  # a refresh runs in a transaction of its own
         # ... an event-driven one covers January too, and January's figures move.
         indicators.refresh(conn, MARCH, date(2024, 4, 1), include_pending=True)
         covered = {row[0] for row in conn.execute("SELECT batch_id FROM mart.refreshed_batch")}
@@ -703,3 +704,46 @@ def test_dossiers_open_at_a_period_end_are_counted_however_long_they_stay_open(m
         conn.commit()
     open_at_end = sum(counted for *_, counted in cases)
     assert pairs(values(dsn, COMMUNE_A, "month", MARCH))["ON_TIME_766"] == (open_at_end, open_at_end)
+
+
+def test_a_load_committed_during_a_refresh_is_left_whole_to_the_next_one(make_database, monkeypatch):
+    """Loads of several sources commit while a refresh runs: every step of one refresh reads the
+    same snapshot of core, so nothing of a load committed meanwhile is half in it (an open dossier
+    in the open-at-end part of ON_TIME_766 while its finished siblings are not in the months), and
+    the next refresh takes it whole."""
+    dsn = make_database("indicators_snapshot")
+    with warehouse.connect(dsn=dsn) as conn:
+        build(conn)
+        conn.commit()
+        indicators.refresh(conn, MARCH, date(2024, 4, 1))
+    before = {unit: values(dsn, unit, "month", MARCH) for unit in (COMMUNE_A, PROVINCE)}
+    run_sql = indicators.warehouse.run_sql
+
+    def run_and_load_meanwhile(conn, path, params=None):
+        rows = run_sql(conn, path, params)
+        if path == "marts/leaf_month.sql":  # another source's load commits now
+            with psycopg.connect(dsn, autocommit=True) as other:
+                for n in range(3):
+                    insert_dossier(
+                        other,
+                        f"late-{n}",
+                        COMMUNE_A,
+                        received_at="2024-03-05 09:00",
+                        due_at="2024-03-08 17:00",
+                        finished_at="2024-03-20 10:00" if n else None,
+                        status=10 if n else 4,
+                        timeliness="late" if n else None,
+                    )
+        return rows
+
+    monkeypatch.setattr(indicators.warehouse, "run_sql", run_and_load_meanwhile)
+    with warehouse.connect(dsn=dsn) as conn:
+        indicators.refresh(conn, MARCH, date(2024, 4, 1))
+    monkeypatch.setattr(indicators.warehouse, "run_sql", run_sql)
+    assert {unit: values(dsn, unit, "month", MARCH) for unit in before} == before
+    with warehouse.connect(dsn=dsn) as conn:
+        indicators.refresh(conn, MARCH, date(2024, 4, 1))
+        assert indicators.invariant_violations(conn) == []
+    after = values(dsn, COMMUNE_A, "month", MARCH)
+    assert after["RECEIVED"][0] == before[COMMUNE_A]["RECEIVED"][0] + 3
+    assert after["ON_TIME_766"] != before[COMMUNE_A]["ON_TIME_766"]

@@ -31,7 +31,7 @@ def publish(
 ) -> tuple[LoadAudit, list[int]]:
     """Merge the batch or reject it; returns its audit and the ids of its stored validations."""
     with timer.step("wait_to_publish"):  # another batch's merge, not work of this one
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('tthc.load.' || %s))", (entity.name,))
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (publish_lock(entity, batch),))
     with timer.step("quarantine"):
         quarantined = quarantine(conn, batch.batch_id, entity.name, batch.source_id)
     with timer.step("warnings"):
@@ -88,6 +88,16 @@ def publish(
         )
         conn.commit()
     return audit, validation_ids
+
+
+def publish_lock(entity: Entity, batch: BatchInfo) -> str:
+    """What a merge waits for. Dossiers and PAKN are keyed per source, so two sources' batches
+    merge at once (one lock per entity would make every province's loads queue for one another);
+    units are national and their merge rebuilds the whole closure: one unit merge at a time, as for
+    the procedure catalogue, which is small."""
+    if entity.name in ("dossier", "feedback"):
+        return f"tthc.load.{entity.name}.{batch.source_id}"
+    return f"tthc.load.{entity.name}"
 
 
 def quarantine(conn: psycopg.Connection, batch_id: int, entity: str, source_id: str) -> int:

@@ -53,6 +53,11 @@ class AlertingError(_FailWithoutRetry):
         self.alert_subject = subject
         self.alert_lines = list(lines)
 
+    def __reduce__(self):
+        # Rebuilt from its own arguments when it crosses a process boundary (a process pool, the
+        # task supervisor); the default would call __init__ with the message alone and fail.
+        return (type(self), (self.alert_subject, self.alert_lines))
+
 
 class BatchRejectedError(AlertingError):
     """A batch rule failed: the batch was stopped before core."""

@@ -96,3 +96,23 @@ def test_a_task_failing_after_its_retries_alerts_once(
         "tthc_freshness.check_mart_freshness",
     ]
     assert all("after 2 attempt(s)" in call["body"]["text"] for call in webhook_server.calls)
+
+
+def test_an_alerting_error_crosses_a_process_boundary_whole():
+    """A process pool (the benchmarks) or a supervisor pickles a task's exception: it must come
+    back with its subject and lines, not fail to rebuild and hide the real error."""
+    import pickle
+
+    from tthc.quality.alerts import BatchRejectedError, MergeRefusedError
+
+    for error in (
+        BatchRejectedError("[tthc] batch 7 rejected", ["volume: 3 records", "see Data Docs"]),
+        MergeRefusedError("[tthc] unit batch 9 refused", ["H91.001: two names"]),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert (copy.alert_subject, copy.alert_lines, str(copy)) == (
+            error.alert_subject,
+            error.alert_lines,
+            str(error),
+        )

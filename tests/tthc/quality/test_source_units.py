@@ -136,3 +136,21 @@ def test_the_system_that_took_a_unit_over_records_its_dissolution_over_the_legac
     commune["TenDonVi"] += " (tên khác)"
     with pytest.raises(MergeRefusedError, match=commune["MaDonVi"]):
         load_batch(land(dsn, "unit", renamed, source_id="bac_ha"), dsn=dsn)
+
+
+def test_two_sources_dossier_merges_do_not_wait_for_each_other_but_unit_merges_do():
+    from tthc.entities import ENTITIES
+    from tthc.load.publish import publish_lock
+    from tthc.quality.batch_rules import BatchInfo
+
+    def batch(entity: str, source_id: str) -> BatchInfo:
+        return BatchInfo(1, entity, "/api", None, None, 0, source_id)
+
+    for entity in ("dossier", "feedback"):
+        assert publish_lock(ENTITIES[entity], batch(entity, "bac_ha")) != publish_lock(
+            ENTITIES[entity], batch(entity, "ha_hop")
+        )
+    # units are national (one closure for all): one unit merge at a time, whatever the source
+    assert publish_lock(ENTITIES["unit"], batch("unit", "bac_ha")) == publish_lock(
+        ENTITIES["unit"], batch("unit", "ha_hop")
+    )
